@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Task runner for Glute Notebooks. Needs only Python 3.11+ (standard library).
+
+    python3 tasks.py open      # set up .venv if needed, then open the collection in JupyterLab
+    python3 tasks.py test      # set up .venv if needed, then run every check (lint, types,
+                               # unit tests, nbval over all notebooks, real-browser tests)
+    python3 tasks.py rebuild   # re-execute every notebook in place (after a package change)
+    python3 tasks.py bench     # run the benchmarks in benchmarks/ and print their ratios
+    python3 tasks.py lock      # re-pin requirements/lock.txt from the current .venv
+
+Set-up is automatic: the first command creates ``.venv`` beside this file, installs the
+pinned versions from ``requirements/lock.txt`` and the ``gluteutils`` package (editable). It is
+redone only when the lock file or ``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements" / "lock.txt"
+STAMP = VENV / ".glute-stamp"
+CHROMIUM = Path("/usr/bin/chromium")
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def say(message: str) -> None:
+    print(f"[tasks] {message}", flush=True)
+
+
+def run(cmd: list[str], **kwargs: object) -> int:
+    say("$ " + " ".join(str(c) for c in cmd))
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kwargs)  # type: ignore[arg-type]
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def ensure_env() -> Path:
+    """Create .venv and install the pinned dependencies and the package when needed."""
+    if sys.version_info < (3, 11):
+        sys.exit("Glute Notebooks needs Python 3.11 or newer.")
+    python = BIN / "python"
+    if not python.exists():
+        say(f"creating a virtual environment in {VENV.name}/")
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return python
+    say("installing pinned dependencies (requirements/lock.txt) - first run takes a minute or two")
+    steps = [
+        [python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
+        [python, "-m", "pip", "install", "--quiet", "-r", LOCK],
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."],
+    ]
+    for step in steps:
+        if run(step) != 0:
+            sys.exit("[tasks] installation failed; see the pip output above.")
+    STAMP.write_text(_fingerprint())
+    return python
+
+
+def _ensure_chromium() -> None:
+    """Make sure Debian's chromium is present for the real-browser tests."""
+    if CHROMIUM.exists() or os.environ.get("GLUTE_SKIP_BROWSER") == "1":
+        return
+    can_apt = shutil.which("apt-get") is not None and hasattr(os, "geteuid") and os.geteuid() == 0
+    if can_apt:
+        say("chromium is missing: installing Debian's chromium package for the browser tests")
+        run(["apt-get", "update", "-qq"])
+        run(["apt-get", "install", "-y", "-qq", "chromium"], env={**os.environ,
+            "DEBIAN_FRONTEND": "noninteractive"})
+    if not CHROMIUM.exists():
+        banner = "!" * 78
+        print(
+            f"\n{banner}\nThe real-browser tests need Chromium at {CHROMIUM}, and it is not"
+            "\ninstalled. Install it with:\n\n    sudo apt-get install chromium\n\n"
+            "(or set GLUTE_SKIP_BROWSER=1 to skip those tests knowingly; they are then"
+            "\nreported as skipped, never as passed).\n" + banner + "\n",
+            flush=True,
+        )
+        sys.exit(3)
+
+
+def cmd_open(extra: list[str]) -> int:
+    python = ensure_env()
+    args = [BIN / "jupyter", "lab", "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.root_dir={ROOT}", "notebooks/00_start_here.ipynb", *extra]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        args.append("--allow-root")  # Jupyter refuses root without it (containers, CI)
+    say("opening the collection at notebooks/00_start_here.ipynb (Ctrl-C to stop)")
+    del python
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_test(extra: list[str]) -> int:
+    python = ensure_env()
+    _ensure_chromium()
+    checks = [
+        [BIN / "ruff", "check", "gluteutils", "tests", "benchmarks", "tasks.py"],
+        [BIN / "mypy", "gluteutils"],
+    ]
+    for check in checks:
+        if run(check) != 0:
+            say("lint/type check failed")
+            return 1
+    workers = os.environ.get("GLUTE_TEST_WORKERS", "2")
+    pytest_cmd = [python, "-m", "pytest", "tests", "notebooks", "--nbval",
+                  "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
+                  "-p", "no:cacheprovider", "-n", workers, "--dist", "loadfile", *extra]
+    return run(pytest_cmd)
+
+
+def cmd_rebuild(extra: list[str]) -> int:
+    ensure_env()
+    return run([BIN / "gluteutils", "notebooks", "rebuild", *extra])
+
+
+def cmd_bench(extra: list[str]) -> int:
+    python = ensure_env()
+    status = 0
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    for script in scripts:
+        if extra and not any(e in script.name for e in extra):
+            continue
+        status |= run([python, script])
+    return status
+
+
+def cmd_lock(extra: list[str]) -> int:
+    python = BIN / "python"
+    if not python.exists():
+        sys.exit("[tasks] no .venv yet: run `python3 tasks.py test` first")
+    out = subprocess.run([str(python), "-m", "pip", "freeze", "--exclude-editable"],
+                         capture_output=True, text=True, check=True).stdout
+    lines = sorted(line for line in out.splitlines()
+                   if line and not line.startswith(("gluteutils", "-e ")))
+    header = ("# Exact versions tested together (Python 3.11, Linux x86_64).\n"
+              "# Regenerate with `python3 tasks.py lock`; keep environment.yml in step\n"
+              "# (tests/test_environment_sync.py checks it).\n")
+    LOCK.write_text(header + "\n".join(lines) + "\n")
+    say(f"wrote {LOCK.relative_to(ROOT)} ({len(lines)} packages)")
+    return 0
+
+
+COMMANDS = {"open": cmd_open, "test": cmd_test, "rebuild": cmd_rebuild,
+            "bench": cmd_bench, "lock": cmd_lock}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

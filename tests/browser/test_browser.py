@@ -1,0 +1,96 @@
+"""Open every notebook in a real JupyterLab in headless Chromium, run it, and use it.
+
+For each notebook in ``notebooks/`` a spec in ``tests/browser/specs/<stem>.py`` says how many
+plotly figures and widget views must render and how to change one control (``interact``).
+The test asserts: no error outputs, no widget failure text, the expected widgets and figures
+rendered, the control changed its linked figure, and no console errors from the page.
+Screenshots go to ``test-artifacts/browser/`` for a person to look at.
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``). When it is missing the test FAILS with
+install instructions; set ``GLUTE_SKIP_BROWSER=1`` to skip knowingly (never in CI).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, Lab, LabServer
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+INSTALL_HELP = (
+    f"Chromium is not installed at {CHROMIUM}; the real-browser tests need it.\n"
+    "Install it with:  sudo apt-get install chromium   (python3 tasks.py test does this\n"
+    "automatically when run as root), or set GLUTE_SKIP_BROWSER=1 to skip these tests."
+)
+
+
+def _spec(notebook: str) -> Any:
+    return importlib.import_module(f"tests.browser.specs.{Path(notebook).stem}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("GLUTE_SKIP_BROWSER") == "1" and not os.environ.get("CI"):
+            pytest.skip("BROWSER TESTS SKIPPED (GLUTE_SKIP_BROWSER=1): " + INSTALL_HELP)
+        pytest.fail(INSTALL_HELP)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    server = LabServer(tmp_path_factory.mktemp("lab"))
+    server.start()
+    print(f"\nJupyterLab for browser tests at {server.base_url}; screenshots in {ARTIFACTS}")
+    yield server
+    server.stop()
+
+
+def test_every_notebook_has_a_browser_spec() -> None:
+    missing = [nb for nb in NOTEBOOKS
+               if not (ROOT / "tests" / "browser" / "specs" / f"{Path(nb).stem}.py").exists()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_in_real_browser(notebook: str, browser: Any, lab_server: LabServer) -> None:
+    spec = _spec(notebook)
+    assert spec.NOTEBOOK == notebook
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    lab = Lab(page, lab_server, notebook)
+    try:
+        lab.open()
+        lab.run_all()
+        widgets = lab.wait_for_count(".jp-OutputArea .jupyter-widgets", spec.MIN_WIDGETS)
+        figures = lab.wait_for_count(".js-plotly-plot", spec.MIN_PLOTLY)
+        lab.screenshot("after-run-all")
+        assert lab.error_outputs() == []
+        assert widgets >= spec.MIN_WIDGETS, f"{widgets} widget views rendered"
+        assert figures >= spec.MIN_PLOTLY, f"{figures} plotly figures rendered"
+        spec.interact(lab)
+        lab.screenshot("after-interaction")
+        assert lab.error_outputs() == []
+        assert lab.console_errors == []
+    except Exception:
+        lab.screenshot("failure")
+        print("server log tail:\n" + lab_server.log_tail())
+        raise
+    finally:
+        context.close()
+        lab_server.shutdown_kernels()
