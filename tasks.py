@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
+
+if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be run by an older python3
+    sys.exit("Glute Notebooks needs Python 3.11 or newer.")
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -50,8 +54,6 @@ def _fingerprint() -> str:
 
 def ensure_env() -> Path:
     """Create .venv and install the pinned dependencies and the package when needed."""
-    if sys.version_info < (3, 11):
-        sys.exit("Glute Notebooks needs Python 3.11 or newer.")
     python = BIN / "python"
     if not python.exists():
         say(f"creating a virtual environment in {VENV.name}/")
@@ -154,7 +156,44 @@ def cmd_lock(extra: list[str]) -> int:
               "# (tests/test_environment_sync.py checks it).\n")
     LOCK.write_text(header + "\n".join(lines) + "\n")
     say(f"wrote {LOCK.relative_to(ROOT)} ({len(lines)} packages)")
+    write_environment_yml()
     return 0
+
+
+#: Installed through environment.yml's pip section (not packaged, or named differently, on
+#: conda-forge).
+PIP_ONLY = {"myo-sim", "playwright", "duckdb", "types-pyyaml", "types-tqdm", "pandas-stubs"}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def write_environment_yml() -> None:
+    """Write environment.yml: pyproject's direct dependencies at the lock file's versions."""
+    import tomllib  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = list(project["dependencies"]) + list(project["optional-dependencies"]["test"])
+    direct = sorted({_normalise(re.split(r"[<>=!~;\[ ]", n, maxsplit=1)[0]) for n in names})
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[_normalise(name)] = version.strip()
+    conda = [f"  - {n}=={pins[n]}" for n in direct if n not in PIP_ONLY]
+    pip = [f"      - {n}=={pins[n]}" for n in direct if n in PIP_ONLY]
+    text = (
+        "# Conda alternative to `python3 tasks.py ...` (same versions as requirements/lock.txt).\n"
+        "#   conda env create -f environment.yml && conda activate glute-notebooks\n"
+        "#   jupyter lab notebooks/00_start_here.ipynb\n"
+        "# Written by `python3 tasks.py lock`; tests/test_environment_sync.py fails when this\n"
+        "# file and the pip pins disagree.\n"
+        "name: glute-notebooks\nchannels:\n  - conda-forge\ndependencies:\n"
+        "  - python=3.11\n  - pip\n" + "\n".join(conda) + "\n  - pip:\n"
+        + "\n".join(pip) + "\n      - -e .\n"
+    )
+    (ROOT / "environment.yml").write_text(text)
+    say("wrote environment.yml")
 
 
 COMMANDS = {"open": cmd_open, "test": cmd_test, "rebuild": cmd_rebuild,

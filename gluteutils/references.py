@@ -8,9 +8,10 @@ collection), each entry with ``key``, ``authors``, ``year``, ``title``, ``journa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -67,7 +68,8 @@ def resolve(key: str) -> dict[str, Any]:
     table = _load_all(str(data_path("references")))
     if key not in table.index:
         raise UnknownReferenceError(f"source key {key!r} is not in data/references/*.yaml")
-    return {k: v for k, v in table.loc[key].to_dict().items() if v is not None and v == v}
+    row: dict[str, Any] = {str(k): v for k, v in table.loc[key].to_dict().items()}
+    return {k: v for k, v in row.items() if v is not None and v == v}
 
 
 def cite(key: str) -> str:
