@@ -1,0 +1,142 @@
+"""The triage engine: levels, ranking, contributions, plan, service, errors, rendering."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from gluteutils.errors import InvalidAnswerError
+from gluteutils.triage import assess, load_content, validate_answers
+
+NO_FLAGS = {q: False for q in load_content().red_flag_questions}
+DOMS = {**NO_FLAGS, "age": 24, "nprs": 5, "duration": "under_3_days",
+        "onset": "day_after_exercise", "new_exercise_72h": True, "location": "whole_muscle",
+        "both_sides": True, "tender_on_pressing": True, "leg_pain_below_knee": False}
+GT = {**NO_FLAGS, "age": 56, "nprs": 6, "duration": "over_3_months", "onset": "gradual",
+      "location": "side_of_hip", "pain_lying_on_side": True}
+
+
+def test_typical_doms_is_self_care_with_rest_and_ice() -> None:
+    r = assess(DOMS)
+    assert r.level == "self_care" and r.top == "doms"
+    ids = [p.id for p in r.plan]
+    assert {"rest_24_48h", "ice", "hydration", "light_walking"} <= set(ids)
+    assert "heat" not in ids  # heat is for chronic stiffness
+    assert r.stage == "acute"
+
+
+def test_contributions_explain_the_score() -> None:
+    r = assess(GT)
+    top = r.causes[0]
+    assert top.condition == "gluteal_tendinopathy"
+    assert top.score == pytest.approx(sum(k.log_lr for k in top.contributions))
+    assert sum(c.probability for c in r.causes) == pytest.approx(1.0)
+    table = r.contributions_table(top_n=1)
+    assert set(table["question"]) >= {"prior", "location", "pain_lying_on_side"}
+    assert (table.loc[table["question"] == "location", "log_lr"] > 0).all()
+
+
+def test_gt_plan_avoids_compression_and_service_is_physiotherapy() -> None:
+    r = assess(GT)
+    assert r.level == "routine"
+    assert "avoid_lying_on_side" in [p.id for p in r.plan]
+    assert "heat" in [p.id for p in r.plan]  # chronic stage
+    assert r.service.id == "physiotherapy"
+
+
+def test_service_modifiers() -> None:
+    assert assess({**GT, "regular_sport": True}).service.id == "sports_physiotherapy"
+    piri = {**NO_FLAGS, "location": "deep_buttock", "sitting_intolerance": True,
+            "duration": "weeks_6_to_12", "pelvic_symptoms": True}
+    r = assess(piri)
+    assert r.top == "piriformis_syndrome"
+    assert r.service.id == "pelvic_floor_physiotherapy"
+    assert any("30 seconds" in p.text for p in r.plan)
+    hip = {**NO_FLAGS, "age": 68, "location": "groin_front_hip", "hip_stiffness": True,
+           "duration": "over_3_months"}
+    assert assess(hip).service.id == "exercise_physiology"
+
+
+def test_red_flag_forces_emergency_and_names_the_answer() -> None:
+    r = assess({**DOMS, "rf_saddle_numbness": True})
+    assert r.level == "emergency" and r.red_flag
+    assert r.service.id == "emergency_department"
+    assert r.plan == ()
+    assert any("saddle" in a for a in r.fired[0].answers)
+
+
+def test_combination_rules() -> None:
+    fall = {**NO_FLAGS, "onset": "fall_or_blow", "age": 45, "osteoporosis": False}
+    assert assess(fall).level != "urgent"
+    assert assess({**fall, "osteoporosis": True}).level == "urgent"
+    assert assess({**fall, "age": 75}).level == "urgent"
+    claud = {**NO_FLAGS, "walking_pain": "stand_still"}
+    assert not assess(claud).red_flag
+    assert assess({**claud, "vascular_risk": True}).level == "urgent"
+    assert assess({**NO_FLAGS, "rf_fever": True, "rf_injecting_drugs": True}
+                  ).level == "emergency"
+
+
+def test_escalation_is_not_a_red_flag() -> None:
+    r = assess({**NO_FLAGS, "leg_pain_below_knee": True, "leg_weakness": True})
+    assert r.level == "urgent" and not r.red_flag
+    assert r.service.id == "doctor"
+
+
+def test_unknown_answers_lower_confidence() -> None:
+    full = assess(DOMS)
+    sparse = assess({"onset": "day_after_exercise"})
+    assert full.answered > sparse.answered
+    assert sparse.confidence == "low"
+    assert sparse.unanswered_red_flags  # warning questions left blank are reported
+    assert assess({}).causes  # nothing answered still gives a (prior-only) ranking
+
+
+def test_skip_logic_drops_answers_to_questions_not_asked() -> None:
+    clean = validate_answers({"onset": "gradual", "bruising": True})
+    assert "bruising" not in clean
+    assert validate_answers({"onset": "fall_or_blow", "bruising": True})["bruising"] is True
+
+
+@pytest.mark.parametrize(("qid", "value"), [("nprs", 11), ("nprs", "5"), ("nprs", True),
+                                            ("leg_weakness", "yes"), ("onset", "yesterday"),
+                                            ("age", 3)])
+def test_invalid_answer_names_the_question(qid: str, value: object) -> None:
+    with pytest.raises(InvalidAnswerError) as info:
+        assess({qid: value})
+    assert info.value.question_id == qid
+    assert qid in str(info.value)
+
+
+def test_unknown_question_id_is_rejected() -> None:
+    with pytest.raises(InvalidAnswerError, match="shoe_size"):
+        assess({"shoe_size": 9})
+
+
+def test_renderings() -> None:
+    r = assess(GT)
+    assert isinstance(r.ranking_table(), pd.DataFrame)
+    assert list(r.ranking_table().index) == list(range(1, len(r.causes) + 1))
+    md = r.to_markdown()
+    assert "Gluteal tendinopathy" in md and "not a diagnosis" in md
+    page = r.to_html()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert json.loads(json.dumps(r.to_dict()))["level"] == "routine"
+    assert r.summary().startswith("routine; top cause gluteal_tendinopathy")
+    assert r.plan_table()["kind"].isin(["do", "avoid"]).all()
+
+
+def test_html_escapes_content() -> None:
+    r = assess(GT)
+    assert "<b>" not in r.to_html(title="<b>x</b>").split("<body>")[1].split("</h1>")[0]
+
+
+def test_unclear_answers_give_general_advice_and_a_general_assessment() -> None:
+    r = assess(NO_FLAGS)
+    assert r.causes[0].probability < 0.35
+    assert r.level == "routine"
+    assert [p.id for p in r.plan] == ["light_walking"]
+    assert r.service.id == "physiotherapy"
+    assert "do not point clearly" in r.service_reason

@@ -1,0 +1,85 @@
+"""The questionnaire wizard (driven from Python, no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gluteutils.triage import load_content
+from gluteutils.widgets.triage import TriageWizard
+
+N_STEPS = len(load_content().groups)
+
+
+def _texts(w: TriageWizard) -> list[str]:
+    return [b.description for b in w.nav.children]
+
+
+def test_blank_wizard_walks_to_summary_with_figure() -> None:
+    w = TriageWizard()
+    assert w.summary() == f"TriageWizard(Your answers: step 1 of {N_STEPS})"
+    assert _texts(w) == ["Back", "Next"] and w.back_button.disabled
+    for _ in range(N_STEPS):
+        w.next()
+    assert w.page == "summary"
+    assert "Save summary" in _texts(w) and "Next" not in _texts(w)
+    assert w.figure is not None and len(w.figure.data[0].x) > 0
+    assert w.progress.value == w.progress.max
+
+
+def test_red_flag_opens_stop_screen_at_once_and_back_returns() -> None:
+    w = TriageWizard()
+    w.controls["rf_saddle_numbness"].value = "yes"
+    w.next()
+    assert w.page == "stop"
+    assert "Seek medical attention now" in w.body.children[0].value
+    w.back()
+    assert w.page == "step" and w.step == 0
+    w.controls["rf_saddle_numbness"].value = "no"
+    w.next()
+    assert w.step == 1
+
+
+def test_continue_anyway_keeps_the_urgent_level() -> None:
+    w = TriageWizard({"rf_fever": True}, page="summary")
+    assert w.page == "stop"
+    w.continue_anyway()
+    for _ in range(N_STEPS):
+        w.next()
+    assert w.page == "summary" and w.result is not None and w.result.level == "urgent"
+
+
+def test_prefilled_summary_and_figure_updates_in_place(tmp_path: Path) -> None:
+    answers = {"location": "side_of_hip", "pain_lying_on_side": True, "age": 60}
+    w = TriageWizard(answers, title="Patient A", page="summary", save_dir=tmp_path)
+    assert w.result is not None and w.result.top == "gluteal_tendinopathy"
+    assert "summary; routine" in w.summary()
+    fig = w.figure
+    before = list(fig.data[0].x)
+    w.back()
+    w.restart()
+    w.controls["location"].value = "sitting_bone"
+    w.go_to_summary()
+    assert w.figure is fig  # updated in place, not replaced
+    assert list(fig.data[0].x) != before
+
+
+def test_save_summary_writes_standalone_html(tmp_path: Path) -> None:
+    w = TriageWizard({"onset": "day_after_exercise"}, title="Patient 1", page="summary",
+                     save_dir=tmp_path)
+    w.save_button.click()
+    path = w.saved_path
+    assert path is not None and path.parent == tmp_path and path.suffix == ".html"
+    assert "Delayed-onset muscle soreness" in path.read_text(encoding="utf-8")
+    assert path.name in w.status.value
+
+
+def test_skip_logic_hides_bruising_until_injury_onset() -> None:
+    w = TriageWizard()
+    assert w.rows["bruising"].layout.display == "none"
+    w.controls["onset"].value = "fall_or_blow"
+    assert w.rows["bruising"].layout.display is None
+
+
+def test_text_repr_is_the_stable_summary() -> None:
+    w = TriageWizard()
+    assert w._repr_mimebundle_()["text/plain"] == w.summary()
