@@ -149,7 +149,10 @@ class Lab:
 
     # -- opening and running ------------------------------------------------------------
     def open(self, timeout: float = 120) -> None:
-        url = f"{self.server.base_url}/lab/tree/{self.notebook}?token={self.server.token}"
+        # a workspace of its own, reset, so no tab (and kernel) from an earlier notebook returns
+        stem = Path(self.notebook).stem
+        url = (f"{self.server.base_url}/lab/workspaces/{stem}/tree/{self.notebook}"
+               f"?reset&token={self.server.token}")
         self.page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
         self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
         self.page.wait_for_function(
