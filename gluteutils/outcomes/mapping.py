@@ -1,0 +1,385 @@
+"""Declarative column mappings: a clinic's (or a trial's) export -> the outcome schema.
+
+A clinic never edits code: it writes a small YAML file (see ``data/mappings/*.yaml``)::
+
+    name: Demo clinic export
+    layout: long                      # one row per visit ("wide": one row per episode)
+    source: {delimiter: ",", encoding: utf-8}
+    episode: [patient_number]         # export columns that identify an episode (-> random id)
+    identifiers: [full_name, email]   # direct identifiers: never copied (declared for checks)
+    constants: {site: site_a}         # schema column -> one value for every row
+    columns:                          # schema column -> rule
+      pain_nprs: {column: pain_score}
+      therapy: {column: service, values: {Physio: physiotherapy, Massage: myotherapy_massage}}
+      visit_day: {column: appointment_date, date_format: "%d/%m/%Y"}   # -> days since 1st visit
+      age_band: {column: date_of_birth, date_of_birth: true, date_format: "%d/%m/%Y",
+                 visit_date: appointment_date}
+      visit_type: {derive: true}      # day 0 = baseline; last visit in the review window = review
+      sessions_attended: {derive: visits}
+
+Rules: ``column`` (copy), ``values`` (label table; anything not listed is an error),
+``multiply``/``add`` then ``round: half_up`` (declared numeric rescaling), ``date_format``
+(dates -> days since the episode's first visit), ``age: true`` (years -> age band, top-coded
+70+; ``under_18: "18-29"`` puts younger people in the lowest band, declared), ``date_of_birth``
+(age at the first visit -> band), ``derive``. Every export column not used by a rule is dropped.
+In a wide layout, a visit whose source cells are all empty did not happen and gets no row.
+Problems name the export file, the export row (1-based; header = row 0) and the export column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from gluteutils.errors import ContentError, DataProblem, DataValidationError
+from gluteutils.outcomes import schema as S
+from gluteutils.outcomes.io import OutcomeData, _report, validate_frame
+
+EPISODE_LEVEL: tuple[str, ...] = tuple(c for c in S.EPISODE_COLUMNS if c != "episode_id")
+VISIT_LEVEL: tuple[str, ...] = tuple(c for c in S.VISIT_COLUMNS if c != "episode_id")
+_RULE_KEYS = {"column", "values", "multiply", "add", "round", "date_format", "age", "under_18",
+              "date_of_birth", "visit_date", "derive", "note"}
+
+
+@dataclass
+class Mapping:
+    """A parsed mapping file (see the module docstring for the format)."""
+
+    name: str
+    episode: list[str]
+    columns: dict[str, dict[str, Any]]
+    constants: dict[str, Any] = field(default_factory=dict)
+    layout: str = "long"
+    wide: list[dict[str, Any]] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    quasi_identifiers: list[str] = field(default_factory=lambda: ["age_band", "sex", "site"])
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    file: str = "<mapping>"
+
+    def wide_columns(self) -> set[str]:
+        """Schema columns given per visit by the ``wide`` list."""
+        return {k for entry in self.wide for k in entry}
+
+    def source_columns(self) -> set[str]:
+        """Every export column a rule reads."""
+        cols = set(self.episode)
+        for col, rule in self.columns.items():
+            if col in self.wide_columns():
+                continue  # the wide list names the source columns
+            for key in ("column", "visit_date"):
+                if key in rule:
+                    cols.add(str(rule[key]))
+        for entry in self.wide:
+            cols.update(str(v) for k, v in entry.items() if k not in ("visit_day", "visit_type"))
+        return cols
+
+
+def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
+    """Read and check a mapping (a YAML/JSON file path or an already-parsed dict)."""
+    if isinstance(source, dict):
+        spec, file = source, "<mapping>"
+    else:
+        file = str(source)
+        try:
+            spec = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ContentError(file, f"cannot read the mapping: {exc}") from None
+    if not isinstance(spec, dict):
+        raise ContentError(file, "a mapping file must hold a mapping (key: value)")
+    for key in ("name", "episode"):
+        if key not in spec:
+            raise ContentError(file, f"the mapping needs '{key}'")
+    columns = spec.get("columns") or {}
+    constants = spec.get("constants") or {}
+    known = set(S.EPISODE_COLUMNS) | set(S.VISIT_COLUMNS)
+    for col in [*columns, *constants]:
+        if col not in known or col == "episode_id":
+            raise ContentError(file, f"'{col}' is not a schema column (episode_id is always "
+                                     f"random); expected one of {sorted(known - {'episode_id'})}")
+    for col, rule in columns.items():
+        if not isinstance(rule, dict):
+            raise ContentError(file, f"rule for '{col}' must be a mapping")
+        unknown = set(rule) - _RULE_KEYS
+        if unknown:
+            raise ContentError(file, f"rule for '{col}' has unknown keys {sorted(unknown)}")
+        if "column" not in rule and "derive" not in rule:
+            raise ContentError(file, f"rule for '{col}' needs 'column' or 'derive'")
+    layout = spec.get("layout", "long")
+    if layout not in ("long", "wide"):
+        raise ContentError(file, "layout must be 'long' or 'wide'")
+    if layout == "wide" and not spec.get("wide"):
+        raise ContentError(file, "a wide layout needs a 'wide' list of visits")
+    source = spec.get("source") or {}
+    episode = spec["episode"]
+    return Mapping(
+        name=str(spec["name"]),
+        episode=[episode] if isinstance(episode, str) else list(episode),
+        columns={k: dict(v) for k, v in columns.items()},
+        constants=dict(constants),
+        layout=layout,
+        wide=list(spec.get("wide") or []),
+        identifiers=list(spec.get("identifiers") or []),
+        quasi_identifiers=list(spec.get("quasi_identifiers") or ["age_band", "sex", "site"]),
+        delimiter=str(source.get("delimiter", ",")),
+        encoding=str(source.get("encoding", "utf-8")),
+        file=file,
+    )
+
+
+def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
+    """Read a clinic export as text (no type guessing, nothing read as missing but empty
+    fields), index = 1-based export row number."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                            sep=mapping.delimiter, encoding=mapping.encoding)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataValidationError([DataProblem(str(path), None, None,
+                                               f"cannot read the export ({exc})",
+                                               f"a {mapping.encoding} CSV with delimiter "
+                                               f"{mapping.delimiter!r}")]) from None
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    missing = sorted(mapping.source_columns() - set(frame.columns))
+    if missing:
+        raise DataValidationError([DataProblem(str(path), 0, c, "column named in the mapping "
+                                               "is not in the export",
+                                               f"columns {list(frame.columns)}")
+                                   for c in missing])
+    return frame
+
+
+def _key(v: Any) -> str:
+    """Normalise a label for lookup: 1, 1.0 and '1' all become '1'."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    text = str(v)
+    try:
+        f = float(text)
+        if f.is_integer() and text.strip().lstrip("-").replace(".", "", 1).isdigit():
+            return str(int(f))
+    except ValueError:
+        pass
+    return text
+
+
+def _age_band(age: pd.Series, rule: dict[str, Any], rows: pd.Index, column: str,
+              file: str, problems: list[DataProblem]) -> pd.Series:
+    lower = np.array(S.AGE_BAND_LOWER)
+    band = pd.Series([None] * len(age), index=rows, dtype=object)
+    ok = age.notna()
+    young = ok & (age < lower[0])
+    if young.any() and rule.get("under_18") != S.AGE_BANDS[0]:
+        for r, v in age[young].items():
+            problems.append(DataProblem(file, int(r), column, "age below the lowest band",
+                                        f"an age >= {lower[0]} (or declare under_18: "
+                                        f"'{S.AGE_BANDS[0]}' in the mapping)", str(v)))
+        ok &= ~young
+    idx = np.clip(np.searchsorted(lower, age[ok].to_numpy(), side="right") - 1, 0, None)
+    band[ok] = np.array(S.AGE_BANDS, dtype=object)[idx]
+    return band
+
+
+def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
+                problems: list[DataProblem]) -> pd.Series:
+    src = str(rule["column"])
+    raw = export[src]
+    rows = export.index
+    if "values" in rule:
+        table = {_key(k): v for k, v in rule["values"].items()}
+        keys = raw.map(lambda v: None if pd.isna(v) else _key(v))
+        out = keys.map(lambda k: table.get(k) if k is not None else None)
+        bad = keys.notna() & ~keys.isin(list(table))
+        for r, v in raw[bad].items():
+            problems.append(DataProblem(file, int(r), src, f"label not in the mapping for {col}",  # type: ignore[call-overload]
+                                        "one of " + ", ".join(repr(k) for k in table), str(v)))
+        return out.where(~bad, None)  # type: ignore[call-overload]
+    if "date_format" in rule and not rule.get("date_of_birth"):
+        return _parse_dates(raw, src, str(rule["date_format"]), file, problems)
+    if rule.get("age") or rule.get("date_of_birth"):
+        if rule.get("date_of_birth"):
+            dob = _parse_dates(raw, src, str(rule.get("date_format", "%Y-%m-%d")), file, problems)
+            visit = _parse_dates(export[str(rule["visit_date"])], str(rule["visit_date"]),
+                                 str(rule.get("date_format", "%Y-%m-%d")), file, [])
+            first = visit.groupby(export["__episode__"]).transform("min")
+            years = (first.dt.year - dob.dt.year) - (
+                (first.dt.month * 100 + first.dt.day) < (dob.dt.month * 100 + dob.dt.day))
+            age = years.astype("float64")
+        else:
+            age = _numeric(raw, src, file, problems)
+        return _age_band(age, rule, rows, src, file, problems)
+    if "multiply" in rule or "add" in rule or "round" in rule:
+        x = _numeric(raw, src, file, problems)
+        x = x * float(rule.get("multiply", 1.0)) + float(rule.get("add", 0.0))
+        if rule.get("round") == "half_up":
+            x = np.floor(x + 0.5 + 1e-9)
+        return x
+    return raw
+
+
+def _numeric(raw: pd.Series, src: str, file: str, problems: list[DataProblem]) -> pd.Series:
+    x = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & x.isna()
+    for r, v in raw[bad].items():
+        problems.append(DataProblem(file, int(r), src, "not a number", "a number", str(v)))  # type: ignore[call-overload]
+    return x.astype("float64")
+
+
+def _parse_dates(raw: pd.Series, src: str, fmt: str, file: str,
+                 problems: list[DataProblem]) -> pd.Series:
+    d = pd.to_datetime(raw, format=fmt, errors="coerce")
+    bad = raw.notna() & d.isna()
+    for r, v in raw[bad].items():
+        problems.append(DataProblem(file, int(r), src, "not a date in the declared format",  # type: ignore[call-overload]
+                                    f"a date like {pd.Timestamp('2024-03-05').strftime(fmt)}",
+                                    str(v)))
+    return d
+
+
+def _wide_to_long(export: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    parts = []
+    for position, entry in enumerate(mapping.wide):
+        sources = [str(v) for k, v in entry.items() if k not in ("visit_day", "visit_type")]
+        # a visit whose cells are all empty did not happen: it gets no row
+        part = export[export[sources].notna().any(axis=1)].copy() if sources else export.copy()
+        part["__wide__"] = position
+        for k, v in entry.items():
+            if k in ("visit_day", "visit_type"):
+                part[f"__{k}__"] = v
+            else:
+                part[f"__{k}__"] = export[str(v)]
+        parts.append(part)
+    long = pd.concat(parts)
+    return long.sort_index(kind="stable")
+
+
+def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export",
+                  seed: int | None = None, lenient: bool = False) -> OutcomeData:
+    """Map an export (text columns, index = export row numbers) onto the schema.
+
+    Episode ids are fresh random ids (``numpy.random.default_rng(seed)``; ``seed=None`` draws
+    fresh entropy) and are never derived from the export's own ids. Returns validated
+    :class:`OutcomeData`; problems raise :class:`DataValidationError` (or, with
+    ``lenient=True``, the affected rows are left out and listed in ``report``).
+    """
+    from gluteutils.cohort import _episode_ids
+
+    problems: list[DataProblem] = []
+    export = export.astype(object).where(export.notna() & (export != ""), None)  # type: ignore[call-overload]
+    export["__episode__"] = export[mapping.episode].astype(str).agg("\x1f".join, axis=1)
+    if mapping.layout == "wide":
+        export = _wide_to_long(export, mapping)
+    values: dict[str, Any] = {}
+    for col, rule in mapping.columns.items():
+        if "derive" in rule or (mapping.layout == "wide" and col in mapping.wide_columns()):
+            continue
+        values[col] = _apply_rule(export, col, rule, file, problems)
+    for col, const in mapping.constants.items():
+        values[col] = pd.Series([const] * len(export), index=export.index, dtype=object)
+    if mapping.layout == "wide":
+        for k in ("visit_day", "visit_type", "pain_nprs", "function_lefs", "grc"):
+            if f"__{k}__" in export.columns and k not in values:
+                values[k] = export[f"__{k}__"]
+        for col, rule in mapping.columns.items():
+            if col in VISIT_LEVEL and "column" in rule and f"__{col}__" in export.columns:
+                values[col] = _apply_wide_rule(export, col, rule, mapping, file, problems)
+    frame = pd.DataFrame(values, index=export.index)
+    ep_key = export["__episode__"]
+    # dates -> days since the episode's first visit
+    if "visit_day" in frame and pd.api.types.is_datetime64_any_dtype(frame["visit_day"]):
+        first = frame["visit_day"].groupby(ep_key).transform("min")
+        frame["visit_day"] = (frame["visit_day"] - first).dt.days.astype("float64")
+    rng = np.random.default_rng(seed)
+    keys = pd.unique(ep_key)
+    new_ids = dict(zip(keys, _episode_ids(rng, len(keys)), strict=True))
+    frame["episode_id"] = ep_key.map(new_ids)
+    # condition is needed to derive visit types (review window)
+    derive = {c for c, r in mapping.columns.items() if "derive" in r}
+    if "visit_type" in derive:
+        frame["visit_type"] = _derive_visit_type(frame)
+    if "sessions_attended" in derive:
+        frame["sessions_attended"] = frame.groupby("episode_id")["episode_id"].transform("size")
+    for col in ("visit_day", "pain_nprs", "function_lefs", "grc", "symptom_duration_weeks",
+                "sessions_attended"):
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce") if frame[col].dtype != object \
+                else frame[col]
+    # row-level export problems first (named by export column)
+    if problems and not lenient:
+        raise DataValidationError(problems)
+    bad_rows = {p.row for p in problems if p.row is not None}
+    # episode-level facts must be constant within an episode
+    ep_cols = [c for c in EPISODE_LEVEL if c in frame.columns]
+    clean = frame[~frame.index.isin(list(bad_rows))]
+    new_bad: set[int] = set()
+    for col in ep_cols:
+        n_distinct = clean.groupby("episode_id")[col].transform(
+            lambda s: s.astype(str).nunique())
+        varying = (n_distinct > 1).to_numpy()
+        src = str(mapping.columns.get(col, {}).get("column", col))
+        seen: set[int] = set()
+        for r, v in zip(clean.index[varying], clean[col].to_numpy()[varying], strict=True):
+            if int(r) in seen:
+                continue
+            seen.add(int(r))
+            problems.append(DataProblem(file, int(r), src, "value changes within one episode",
+                                        "the same value on every row of an episode", str(v)))
+            new_bad.add(int(r))
+    bad_rows |= new_bad
+    if problems and not lenient:
+        raise DataValidationError(problems)
+    frame = frame.reset_index().rename(columns={"index": "__row__"})
+    frame = frame[~frame["__row__"].isin(list(bad_rows))]
+    visits = frame.set_index("__row__")
+    visits = visits[[c for c in S.VISIT_COLUMNS if c in visits.columns]]
+    episodes = frame.drop_duplicates("episode_id").set_index("__row__")
+    episodes = episodes[[c for c in S.EPISODE_COLUMNS if c in episodes.columns]]
+    ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=lenient)
+    vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=lenient)
+    vi_typed = vi_typed[vi_typed["episode_id"].isin(ep_typed["episode_id"])]
+    report = _report(problems + ep_probs + vi_probs)
+    return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report)
+
+
+def _apply_wide_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], mapping: Mapping,
+                     file: str, problems: list[DataProblem]) -> pd.Series:
+    """Apply ``rule`` to a visit-level column of a wide export; problems name the export's
+    own column (e.g. ``R3``) for each visit."""
+    out = pd.Series([None] * len(export), index=export.index, dtype=object)
+    position = export["__wide__"].to_numpy()
+    for i, entry in enumerate(mapping.wide):
+        if col not in entry:
+            continue
+        sel = position == i
+        part = export.iloc[np.flatnonzero(sel)]
+        src = str(entry[col])
+        mapped = _apply_rule(part, col, {**rule, "column": src}, file, problems)
+        out.iloc[np.flatnonzero(sel)] = mapped.to_numpy()
+    return out
+
+
+def _derive_visit_type(frame: pd.DataFrame) -> pd.Series:
+    day = pd.to_numeric(frame["visit_day"], errors="coerce")
+    out = pd.Series("treatment", index=frame.index, dtype=object)
+    out[day == 0] = "baseline"
+    cond = frame["condition"] if "condition" in frame else pd.Series(None, index=frame.index)
+    lo = cond.map(lambda c: S.REVIEW_WINDOW.get(c, (49, 63))[0]).astype(float)
+    hi = cond.map(lambda c: S.REVIEW_WINDOW.get(c, (49, 63))[1]).astype(float)
+    in_window = (day >= lo) & (day <= hi)
+    cand = day.where(in_window)
+    last = cand.groupby(frame["episode_id"]).transform("max")
+    out[in_window & (day == last)] = "review"
+    return out
+
+
+def load_export(path: str | Path, mapping: str | Path | dict[str, Any] | Mapping, *,
+                seed: int | None = None, lenient: bool = False) -> OutcomeData:
+    """Read an export with its mapping and return validated outcome data."""
+    m = mapping if isinstance(mapping, Mapping) else read_mapping(mapping)
+    export = read_export(path, m)
+    return apply_mapping(export, m, file=str(path), seed=seed, lenient=lenient)
