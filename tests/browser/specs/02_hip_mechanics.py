@@ -1,0 +1,22 @@
+"""Browser spec for 02_hip_mechanics: sliders drive the 3D view and the moment-arm bars."""
+
+NOTEBOOK = "02_hip_mechanics.ipynb"
+MIN_PLOTLY = 3  # app 3D view, app moment-arm bars, static rotation sweep
+MIN_WIDGETS = 4  # HipMechanicsApp: three sliders and the container (child views count)
+
+
+def interact(lab) -> None:
+    """Move the flexion slider: the 3D view and the moment-arm bars both change."""
+    lab.page.wait_for_function(
+        """() => { const el = document.querySelectorAll('.js-plotly-plot')[0];
+            return !!(el && el.data && el.data.length >= 14 && el.querySelector('canvas')); }""",
+        timeout=60_000, polling=250)
+    lab.page.wait_for_timeout(500)
+    scene_before = lab.plotly_state(0)
+    bars_before = lab.plotly_state(1)
+    # Few presses: every step redraws the WebGL scene, which is slow in software GL on a
+    # loaded 2-core machine (10 presses queued 10 redraws and timed out once).
+    lab.move_slider(0, presses=3)
+    lab.wait_for_text("At 3 deg flexion")
+    lab.wait_for_plotly_change(1, bars_before, timeout=60)
+    lab.wait_for_plotly_change(0, scene_before, timeout=60)
