@@ -1,0 +1,158 @@
+"""Bring your own data: export file + mapping -> validate -> anonymise -> the same analysis.
+
+The pipeline only composes other parts of the package:
+
+1. **validate** - :func:`gluteutils.outcomes.mapping.read_export` and ``apply_mapping`` in
+   lenient mode list every problem (export row, column, value, what was expected); rows with a
+   problem are left out (``drop_invalid=True``, the default) or the run stops with
+   :class:`gluteutils.errors.DataValidationError` (``drop_invalid=False``);
+2. **anonymise** - :func:`gluteutils.privacy.anonymise` (identifiers dropped, fresh random
+   episode ids, dates to days, ages to bands, k-anonymity enforced over the mapping's
+   quasi-identifiers);
+3. **analyse** - :func:`gluteutils.outcomes.models.analysis_frame`, the primary ANCOVA
+   (:func:`gluteutils.outcomes.models.primary_analysis`), the responder analysis vs the MCID,
+   and the share of people with any pain at the review visit (``incidence``) with a
+   risk difference - the usual headline of trials whose outcome is "any pain".
+
+Relative paths are resolved inside the collection's data folder
+(``data_path``), so notebooks never depend on the working directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from gluteutils._paths import data_path
+from gluteutils.errors import DataProblem, DataValidationError
+from gluteutils.outcomes import models
+from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
+from gluteutils.privacy import AnonymisedData, anonymise
+
+#: Categorical case-mix columns whose values k-anonymity may blank (kept as their own level).
+SUPPRESSED_LEVEL = "suppressed"
+
+
+def resolve(path: str | Path) -> Path:
+    """An absolute path as given; a relative one inside the data folder (``data_path``)."""
+    p = Path(path)
+    return p if p.is_absolute() else data_path(*p.parts)
+
+
+@dataclass
+class ByodResult:
+    """Everything the bring-your-own-data notebook shows."""
+
+    mapping: Mapping
+    problems: pd.DataFrame
+    rows_in_export: int
+    rows_dropped: int
+    anonymised: AnonymisedData
+    frame: pd.DataFrame
+    primary: pd.DataFrame
+    responders: pd.DataFrame
+    incidence: pd.DataFrame
+
+    def summary(self) -> str:
+        """A short, stable text summary of the run."""
+        return (f"{self.mapping.name}: {self.rows_in_export} export rows, "
+                f"{len(self.problems)} problem(s), {self.rows_dropped} row(s) left out; "
+                f"{self.anonymised.summary()}")
+
+
+def validate_export(export_file: str | Path, mapping: str | Path | Mapping, *,
+                    seed: int = 0) -> tuple[Mapping, pd.DataFrame, pd.DataFrame]:
+    """Read and validate an export: ``(mapping, export, problems)`` without stopping.
+
+    ``problems`` has one row per problem (``file, row, column, message, value, expected``),
+    rows being the export's 1-based data rows.
+    """
+    m = mapping if isinstance(mapping, Mapping) else read_mapping(resolve(mapping))
+    path = resolve(export_file)
+    export = read_export(path, m)
+    checked = apply_mapping(export, m, file=path.name, seed=seed, lenient=True)
+    problems = checked.report if checked.report is not None else pd.DataFrame()
+    return m, export, problems
+
+
+def incidence(frame: pd.DataFrame, reference: str, *, outcome: str = "review_pain",
+              treatment: str = "therapy", alpha: float = 0.05) -> pd.DataFrame:
+    """Share of people with any pain (> 0) at the review, per treatment, and the risk
+    difference vs ``reference`` (Wilson and Newcombe 95% CIs, statsmodels)."""
+    data = frame.dropna(subset=[outcome])
+    any_pain = data[outcome] > 0
+    counts = any_pain.groupby(data[treatment].astype(str)).agg(["size", "sum"])
+    if reference not in counts.index:
+        raise models.ModelError(f"no rows with the reference {reference!r}")
+    n0 = int(counts.at[reference, "size"])  # type: ignore[arg-type]
+    x0 = int(counts.at[reference, "sum"])  # type: ignore[arg-type]
+    rows = []
+    for level, (n, x) in counts.iterrows():
+        n, x = int(n), int(x)
+        lo, hi = proportion_confint(x, n, alpha=alpha, method="wilson")
+        row: dict[str, Any] = {"treatment": level, "n": n, "with_pain": x, "share": x / n,
+                               "share_lower": float(lo), "share_upper": float(hi),
+                               "risk_difference": np.nan, "rd_lower": np.nan,
+                               "rd_upper": np.nan}
+        if level != reference:
+            rlo, rhi = confint_proportions_2indep(x, n, x0, n0, compare="diff",
+                                                  method="newcomb", alpha=alpha)
+            row.update(risk_difference=x / n - x0 / n0, rd_lower=float(rlo),
+                       rd_upper=float(rhi))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fill_suppressed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Blanked quasi-identifiers become their own level, so no one drops out of the model."""
+    out = frame.copy()
+    for c in columns:
+        if c in out.columns and out[c].isna().any():
+            out[c] = out[c].astype(object).where(out[c].notna(), SUPPRESSED_LEVEL)
+    return out
+
+
+def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
+        seed: int = 0, reference: str = "home_self_care", drop_invalid: bool = True,
+        covariates: tuple[str, ...] = models.CASE_MIX) -> ByodResult:
+    """Validate, anonymise and analyse one export (see the module docstring)."""
+    m, export, problems = validate_export(export_file, mapping, seed=seed)
+    bad_rows: list[int] = []
+    if len(problems):
+        if not drop_invalid:
+            raise DataValidationError([
+                DataProblem(str(r.file),
+                            None if pd.isna(r.row) else int(r.row),  # type: ignore[arg-type]
+                            None if pd.isna(r.column) else str(r.column), str(r.message),
+                            None if pd.isna(r.expected) else str(r.expected),
+                            None if pd.isna(r.value) else str(r.value))
+                for r in problems.itertuples(index=False)])
+        bad_rows = sorted({int(r) for r in problems["row"].dropna()})
+    clean = export.drop(index=[r for r in bad_rows if r in export.index])
+    clean = clean.drop(columns=[c for c in clean.columns if c.startswith("__")])
+    anon = anonymise(clean, m, k=k, seed=seed)
+    frame = models.analysis_frame(anon.data.episodes, anon.data.visits)
+    frame = _fill_suppressed(frame, list(anon.quasi_identifiers))
+    covs = [c for c in covariates if c in frame.columns and frame[c].notna().any()]
+    primary = models.primary_analysis(frame, reference=reference, covariates=covs).summary_
+    responders = models.ResponderAnalysis("baseline_pain", "review_pain", "therapy", reference,
+                                          by="condition").fit(frame).summary_
+    inc = incidence(frame, reference)
+    return ByodResult(mapping=m, problems=problems, rows_in_export=len(export),
+                      rows_dropped=len(bad_rows), anonymised=anon, frame=frame,
+                      primary=primary, responders=responders, incidence=inc)
+
+
+def relabel(table: pd.DataFrame, labels: dict[str, str],
+            columns: tuple[str, ...] = ("treatment", "reference", "therapy")) -> pd.DataFrame:
+    """Replace stand-in therapy ids by the export's own arm names for display."""
+    out = table.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].astype(str).map(lambda v: labels.get(v, v))
+    return out

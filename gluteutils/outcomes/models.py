@@ -1,0 +1,929 @@
+"""Outcome models: the researcher's adjusted comparisons, each a thin layer over a library.
+
+Every estimator follows the lifelines/statsmodels pattern: configure in ``__init__``, call
+``fit(df)`` (returns ``self``), read ``summary_`` (a tidy DataFrame whose rows carry their own
+95% confidence intervals). Column names are parameters, so the same estimators run on the
+synthetic cohort, a clinic export and the open trial tables used in the tests.
+
+Libraries doing the statistics (nothing here re-implements them):
+
+* ANCOVA and propensity-weighted outcome models - ``statsmodels`` OLS / WLS
+  (Vickers & Altman 2001; Austin 2011);
+* repeated measures - ``statsmodels`` GEE (Liang & Zeger 1986) or MixedLM;
+* responder analysis - ``statsmodels.stats.proportion`` (Wilson intervals, Newcombe
+  risk-difference intervals); MCID after Farrar 2001;
+* multinomial propensity score - ``statsmodels`` MNLogit; weighted means/variances for the
+  balance table - ``statsmodels.stats.weightstats.DescrStatsW``;
+* multiple imputation - ``statsmodels.imputation.mice`` (van Buuren & Groothuis-Oudshoorn 2011);
+* Holm adjustment - ``statsmodels.stats.multitest.multipletests`` (Holm 1979);
+* Kaplan-Meier - ``lifelines.KaplanMeierFitter`` (Kaplan & Meier 1958; Davidson-Pilon 2019);
+* Table 1 - ``tableone``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.stats.weightstats import DescrStatsW
+
+from gluteutils.errors import GluteError
+
+#: Reference keys for the methods used here (resolve in data/references/*.yaml).
+METHOD_REFERENCES: dict[str, str] = {
+    "ancova": "vickers2001",
+    "gee": "liang1986",
+    "mice": "vanbuuren2011",
+    "propensity": "austin2011",
+    "holm": "holm1979",
+    "kaplan_meier": "kaplan1958",
+    "lifelines": "davidsonpilon2019",
+    "statsmodels": "seabold2010",
+    "mcid": "farrar2001",
+}
+
+#: Minimal clinically important difference on the NPRS: both criteria must hold.
+MCID_POINTS: float = 2.0
+MCID_FRACTION: float = 0.30
+
+SUMMARY_COLUMNS: list[str] = [
+    "treatment", "reference", "estimate", "se", "ci_lower", "ci_upper", "p_value", "n",
+]
+
+
+class ModelError(GluteError, ValueError):
+    """An analysis cannot be run on the data given (too few rows, a missing column, ...)."""
+
+
+class NotFittedError(GluteError, RuntimeError):
+    """``summary_`` was read before ``fit`` was called."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ModelError(f"the data lack column(s) {missing}; have {list(df.columns)}")
+
+
+def _term(df: pd.DataFrame, column: str) -> str:
+    """Return the formula term for a covariate: categorical -> ``C(col)``, else the name."""
+    s = df[column]
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        return column
+    return f"C({column})"
+
+
+def _usable_covariates(df: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """Drop covariates that are constant (or all missing) in ``df``: they carry no information."""
+    return [c for c in covariates if df[c].nunique(dropna=True) > 1]
+
+
+def _prepare(df: pd.DataFrame, columns: Sequence[str], treatment: str) -> pd.DataFrame:
+    """Complete cases of ``columns`` with the treatment as plain strings and bools as ints."""
+    out = df.loc[:, list(dict.fromkeys(columns))].dropna().copy()
+    out[treatment] = out[treatment].astype(str)
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].astype(int)
+        elif isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(str)
+    return out
+
+
+def _dummies(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Numeric design columns for ``columns`` (dummy-coded, constant columns dropped)."""
+    if not columns:
+        return pd.DataFrame(index=data.index)
+    x = data[list(columns)].copy()
+    for c in x.columns:
+        if pd.api.types.is_bool_dtype(x[c]) or pd.api.types.is_numeric_dtype(x[c]):
+            x[c] = x[c].astype(float)
+        else:
+            x[c] = x[c].astype(str)
+    x = pd.get_dummies(x, drop_first=True, dtype=float)
+    return x.loc[:, x.std() > 0]
+
+
+def _design(data: pd.DataFrame, treatment: str, reference: str,
+            covariates: Sequence[str]) -> pd.DataFrame:
+    """Intercept + treatment dummies (named like patsy's) + covariates (dummy-coded)."""
+    prefix = _treatment_term(treatment, reference)
+    levels = sorted(set(data[treatment]) - {reference})
+    trt = data[treatment].to_numpy()
+    parts = [pd.DataFrame({"Intercept": 1.0, **{f"{prefix}[T.{lv}]": (trt == lv).astype(float)
+                                                for lv in levels}}, index=data.index)]
+    numeric = [c for c in covariates if pd.api.types.is_numeric_dtype(data[c])]
+    other = [c for c in covariates if c not in numeric]
+    if numeric:
+        parts.append(data[numeric].astype(float))
+    if other:
+        parts.append(_dummies(data, other))
+    return pd.concat(parts, axis=1)
+
+
+def _treatment_term(treatment: str, reference: str) -> str:
+    return f"C({treatment}, Treatment(reference={reference!r}))"
+
+
+def _groups(df: pd.DataFrame, by: str | None) -> list[tuple[Any, pd.DataFrame]]:
+    if by is None:
+        return [(None, df)]
+    return [(k, g) for k, g in df.groupby(by, observed=True, sort=True)]
+
+
+def _effects_from_fit(result: Any, treatment: str, reference: str, alpha: float
+                      ) -> pd.DataFrame:
+    """Pick the treatment contrasts (each level vs the reference) out of a statsmodels fit."""
+    prefix = _treatment_term(treatment, reference) + "[T."
+    ci = result.conf_int(alpha=alpha)
+    rows = []
+    for name in result.params.index:
+        if name.startswith(prefix):
+            rows.append({
+                "treatment": name[len(prefix):-1],
+                "reference": reference,
+                "estimate": float(result.params[name]),
+                "se": float(result.bse[name]),
+                "ci_lower": float(ci.loc[name, 0]),
+                "ci_upper": float(ci.loc[name, 1]),
+                "p_value": float(result.pvalues[name]),
+                "n": int(result.nobs),
+            })
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+class _Estimator:
+    """Shared ``summary_`` / ``fitted`` plumbing."""
+
+    _summary: pd.DataFrame | None = None
+
+    @property
+    def summary_(self) -> pd.DataFrame:
+        """The fitted results as a tidy DataFrame (raises :class:`NotFittedError` before fit)."""
+        if self._summary is None:
+            raise NotFittedError(f"{type(self).__name__}.fit() has not been called")
+        return self._summary.copy()
+
+    @property
+    def fitted(self) -> bool:
+        return self._summary is not None
+
+
+# --------------------------------------------------------------------------- ANCOVA
+
+
+@dataclass
+class ANCOVA(_Estimator):
+    """Follow-up outcome regressed on treatment, baseline and case mix (OLS).
+
+    The coefficient of each treatment level is the adjusted mean difference from the
+    ``reference`` level (Vickers & Altman 2001). With ``by`` (e.g. ``"condition"``) one model is
+    fitted per group. Covariates that are constant within a group are dropped from that group's
+    model; rows with a missing value in any used column are dropped (complete case).
+    ``cov_type`` is passed to statsmodels' ``OLS.fit`` (``"nonrobust"`` = classical standard
+    errors, as in the published trial analyses; ``"HC2"`` = heteroscedasticity-robust, used by
+    :func:`primary_analysis` because 0-10 pain scores have unequal variance between groups).
+    """
+
+    outcome: str
+    baseline: str
+    treatment: str
+    reference: str
+    covariates: Sequence[str] = ()
+    by: str | None = None
+    alpha: float = 0.05
+    cov_type: str = "nonrobust"
+    results_: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def design(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Design matrix for one group: intercept, treatment dummies, baseline, case mix.
+
+        Equivalent to the formula ``outcome ~ C(treatment, Treatment(reference)) + baseline +
+        covariates`` (categorical covariates dummy-coded, first level dropped), built with
+        pandas rather than patsy because the calibration test refits it thousands of times.
+        """
+        return _design(data, self.treatment, self.reference,
+                       [self.baseline, *_usable_covariates(data, self.covariates)])
+
+    def fit(self, df: pd.DataFrame) -> ANCOVA:
+        cols = [self.outcome, self.baseline, self.treatment, *self.covariates]
+        _require(df, cols + ([self.by] if self.by else []))
+        parts = []
+        self.results_ = {}
+        for key, group in _groups(df, self.by):
+            data = _prepare(group, cols, self.treatment)
+            if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
+                continue
+            result = sm.OLS(data[self.outcome].astype(float), self.design(data)).fit(
+                method="qr", cov_type=self.cov_type)
+            self.results_[key] = result
+            table = _effects_from_fit(result, self.treatment, self.reference, self.alpha)
+            if self.by is not None:
+                table.insert(0, self.by, key)
+            parts.append(table)
+        if not parts:
+            raise ModelError(f"no group has both the reference {self.reference!r} and another "
+                             f"level of {self.treatment!r}")
+        self._summary = pd.concat(parts, ignore_index=True)
+        return self
+
+    def pairwise(self, method: str = "holm") -> pd.DataFrame:
+        """All pairwise treatment contrasts per group with p-values adjusted by ``method``.
+
+        The contrasts come from each fitted model (``t_test`` on differences of coefficients);
+        the adjustment is ``statsmodels.stats.multitest.multipletests`` within each group
+        (Holm 1979 by default). Confidence intervals are unadjusted 95% intervals.
+        """
+        if not self.results_:
+            raise NotFittedError("ANCOVA.fit() has not been called")
+        prefix = _treatment_term(self.treatment, self.reference) + "[T."
+        rows = []
+        for key, result in self.results_.items():
+            names = list(result.params.index)
+            levels = [self.reference] + [n[len(prefix):-1] for n in names if n.startswith(prefix)]
+            group_rows = []
+            for i, a in enumerate(levels):
+                for b in levels[i + 1:]:
+                    contrast = np.zeros(len(names))
+                    if a != self.reference:
+                        contrast[names.index(f"{prefix}{a}]")] -= 1.0
+                    contrast[names.index(f"{prefix}{b}]")] += 1.0
+                    test = result.t_test(contrast)
+                    lo, hi = np.asarray(test.conf_int(alpha=self.alpha)).ravel()
+                    group_rows.append({
+                        "treatment": b, "reference": a,
+                        "estimate": float(np.asarray(test.effect).ravel()[0]),
+                        "se": float(np.asarray(test.sd).ravel()[0]),
+                        "ci_lower": float(lo), "ci_upper": float(hi),
+                        "p_value": float(np.asarray(test.pvalue).ravel()[0]),
+                    })
+            table = pd.DataFrame(group_rows)
+            if table.empty:
+                continue
+            table["p_adjusted"] = holm_adjust(table["p_value"].to_numpy(), method=method)
+            if self.by is not None:
+                table.insert(0, self.by, key)
+            rows.append(table)
+        return pd.concat(rows, ignore_index=True)
+
+
+def holm_adjust(p_values: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarray:
+    """Return multiplicity-adjusted p-values (``multipletests``, Holm 1979 by default)."""
+    p = np.asarray(p_values, dtype=float)
+    if p.size == 0:
+        return p
+    return np.asarray(multipletests(p, method=method)[1])
+
+
+# --------------------------------------------------------------------------- repeated measures
+
+
+@dataclass
+class RepeatedMeasures(_Estimator):
+    """All post-baseline visits in one model: GEE (default) or a random-intercept MixedLM.
+
+    Long data, one row per visit: ``outcome ~ treatment * time [+ baseline + covariates]``
+    with ``time`` categorical (e.g. visit week). GEE uses an exchangeable working correlation
+    and robust standard errors (Liang & Zeger 1986). ``summary_`` holds the treatment effect at
+    each time point (main effect plus interaction, via ``t_test``), and the row ``time = "all"``
+    holds the effect averaged over the observed time points when ``interaction=False``.
+    With ``change_from_first=True`` each row is the interaction alone: the treatment effect on
+    the change from the first time point (the classical "time x arm" coefficient).
+    """
+
+    outcome: str
+    treatment: str
+    reference: str
+    time: str
+    subject: str
+    baseline: str | None = None
+    covariates: Sequence[str] = ()
+    method: str = "gee"
+    interaction: bool = True
+    change_from_first: bool = False
+    alpha: float = 0.05
+    result_: Any = field(default=None, repr=False)
+
+    def formula(self, df: pd.DataFrame) -> str:
+        trt = _treatment_term(self.treatment, self.reference)
+        rhs = f"{trt} * C({self.time})" if self.interaction else f"{trt} + C({self.time})"
+        extra = ([self.baseline] if self.baseline else [])
+        extra += [_term(df, c) for c in _usable_covariates(df, self.covariates)]
+        return f"{self.outcome} ~ " + " + ".join([rhs, *extra])
+
+    def fit(self, df: pd.DataFrame) -> RepeatedMeasures:
+        cols = [self.outcome, self.treatment, self.time, self.subject, *self.covariates]
+        if self.baseline:
+            cols.append(self.baseline)
+        _require(df, cols)
+        data = _prepare(df, cols, self.treatment).sort_values([self.subject, self.time])
+        formula = self.formula(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.method == "gee":
+                model = smf.gee(formula, self.subject, data,
+                                cov_struct=sm.cov_struct.Exchangeable(),
+                                family=sm.families.Gaussian())
+                result = model.fit()
+            elif self.method == "mixedlm":
+                result = smf.mixedlm(formula, data, groups=data[self.subject]).fit(reml=True)
+            else:
+                raise ModelError(f"method must be 'gee' or 'mixedlm', not {self.method!r}")
+        self.result_ = result
+        n_fe = int(getattr(result, "k_fe", len(result.params)))
+        names = list(result.params.index)[:n_fe]
+        prefix = _treatment_term(self.treatment, self.reference) + "[T."
+        levels = [n[len(prefix):-1] for n in names if n.startswith(prefix) and ":" not in n]
+        times = sorted(data[self.time].unique())
+        rows = []
+        n_subjects = int(data[self.subject].nunique())
+        for level in levels:
+            main = f"{prefix}{level}]"
+            targets: list[tuple[Any, np.ndarray]] = []
+            if self.interaction:
+                for t in times:
+                    c = np.zeros(len(names))
+                    if not self.change_from_first:
+                        c[names.index(main)] = 1.0
+                    elif t == times[0]:
+                        continue
+                    inter = f"{main}:C({self.time})[T.{t}]"
+                    if inter in names:
+                        c[names.index(inter)] = 1.0
+                    targets.append((t, c))
+            else:
+                c = np.zeros(len(names))
+                c[names.index(main)] = 1.0
+                targets.append(("all", c))
+            for t, c in targets:
+                test = result.t_test(c[None, :])
+                lo, hi = np.asarray(test.conf_int(alpha=self.alpha)).ravel()
+                rows.append({"treatment": level, "reference": self.reference, "time": t,
+                             "estimate": float(np.asarray(test.effect).ravel()[0]),
+                             "se": float(np.asarray(test.sd).ravel()[0]),
+                             "ci_lower": float(lo), "ci_upper": float(hi),
+                             "p_value": float(np.asarray(test.pvalue).ravel()[0]),
+                             "n": n_subjects})
+        self._summary = pd.DataFrame(rows)
+        return self
+
+
+# --------------------------------------------------------------------------- responders
+
+
+def responders(baseline: pd.Series | np.ndarray, follow_up: pd.Series | np.ndarray,
+               points: float = MCID_POINTS, fraction: float = MCID_FRACTION) -> np.ndarray:
+    """Return True where pain fell by at least ``points`` AND by at least ``fraction``.
+
+    NPRS MCID after Farrar 2001 (2 points and 30%). Missing follow-up gives False; callers
+    decide whether to drop those rows first (the responder analysis does). Baselines below
+    ``points`` can never respond - this is intended (they cannot drop 2 points).
+    """
+    b = np.asarray(baseline, dtype=float)
+    f = np.asarray(follow_up, dtype=float)
+    drop = b - f
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (drop >= points) & (drop >= fraction * b - 1e-12) & (b > 0)
+    return np.asarray(ok & ~np.isnan(f) & ~np.isnan(b))
+
+
+def nnt_interval(rd: float, lo: float, hi: float) -> tuple[float, float, float]:
+    """Number needed to treat from a risk difference and its CI (Altman 1998 convention).
+
+    Returns ``(nnt, nnt_lower, nnt_upper)`` with NNT = 1/RD. When the RD interval excludes 0
+    the NNT interval is (1/hi, 1/lo); when it spans 0 the NNT interval is not finite and both
+    bounds are returned as ``inf`` (report "benefit or harm"). RD = 0 gives NNT = inf.
+    """
+    nnt = np.inf if rd == 0 else 1.0 / rd
+    if lo > 0 or hi < 0:
+        a, b = sorted((1.0 / lo, 1.0 / hi))
+        return float(nnt), float(a), float(b)
+    return float(nnt), float("inf"), float("inf")
+
+
+@dataclass
+class ResponderAnalysis(_Estimator):
+    """Responder rates vs the MCID, risk differences vs the reference and NNT.
+
+    ``summary_`` has one row per (group, treatment): ``n``, ``responders``, ``rate`` with a
+    Wilson 95% CI, and for non-reference levels the risk difference vs the reference with a
+    Newcombe (score) 95% CI from ``confint_proportions_2indep`` and the NNT. Rows with a
+    missing follow-up are excluded (complete case).
+    """
+
+    baseline: str
+    follow_up: str
+    treatment: str
+    reference: str
+    by: str | None = None
+    points: float = MCID_POINTS
+    fraction: float = MCID_FRACTION
+    alpha: float = 0.05
+    rd_method: str = "newcomb"
+
+    def fit(self, df: pd.DataFrame) -> ResponderAnalysis:
+        _require(df, [self.baseline, self.follow_up, self.treatment]
+                 + ([self.by] if self.by else []))
+        data = df.dropna(subset=[self.baseline, self.follow_up]).copy()
+        data["_responder"] = responders(data[self.baseline], data[self.follow_up],
+                                        self.points, self.fraction)
+        data[self.treatment] = data[self.treatment].astype(str)
+        rows = []
+        for key, group in _groups(data, self.by):
+            counts = group.groupby(self.treatment)["_responder"].agg(["size", "sum"])
+            if self.reference not in counts.index:
+                continue
+            ref_n = int(counts.at[self.reference, "size"])  # type: ignore[arg-type]
+            ref_x = int(counts.at[self.reference, "sum"])  # type: ignore[arg-type]
+            for level, (n, x) in counts.iterrows():
+                n, x = int(n), int(x)
+                lo, hi = proportion_confint(x, n, alpha=self.alpha, method="wilson")
+                row: dict[str, Any] = {"treatment": level, "reference": self.reference,
+                                       "n": n, "responders": x, "rate": x / n,
+                                       "rate_lower": float(lo), "rate_upper": float(hi),
+                                       "risk_difference": np.nan, "rd_lower": np.nan,
+                                       "rd_upper": np.nan, "nnt": np.nan,
+                                       "nnt_lower": np.nan, "nnt_upper": np.nan}
+                if level != self.reference:
+                    rd = x / n - ref_x / ref_n
+                    rlo, rhi = confint_proportions_2indep(x, n, ref_x, ref_n, compare="diff",
+                                                          method=self.rd_method,
+                                                          alpha=self.alpha)
+                    nnt, nlo, nhi = nnt_interval(rd, float(rlo), float(rhi))
+                    row.update(risk_difference=rd, rd_lower=float(rlo), rd_upper=float(rhi),
+                               nnt=nnt, nnt_lower=nlo, nnt_upper=nhi)
+                if self.by is not None:
+                    row = {self.by: key, **row}
+                rows.append(row)
+        if not rows:
+            raise ModelError("no group contains the reference level")
+        self._summary = pd.DataFrame(rows)
+        return self
+
+
+# --------------------------------------------------------------------------- propensity
+
+
+def standardised_difference(x: np.ndarray, treated: np.ndarray,
+                            weights: np.ndarray | None = None) -> float:
+    """Standardised mean difference of ``x`` between ``treated`` (True) and the rest.
+
+    Austin 2011: (mean_t - mean_c) / sqrt((var_t + var_c) / 2), with weighted means and
+    variances (``DescrStatsW``) when ``weights`` are given. Binary covariates use the same
+    formula on 0/1 values, which equals Austin's proportion form up to the variance divisor.
+    """
+    x = np.asarray(x, dtype=float)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    t = np.asarray(treated, dtype=bool)
+    a, b = DescrStatsW(x[t], weights=w[t], ddof=0), DescrStatsW(x[~t], weights=w[~t], ddof=0)
+    pooled = np.sqrt((a.var + b.var) / 2.0)
+    if pooled == 0:
+        return 0.0
+    return float((a.mean - b.mean) / pooled)
+
+
+@dataclass
+class PropensityWeighting(_Estimator):
+    """Multinomial propensity score (MNLogit), stabilised IPT weights, balance and effects.
+
+    Within each ``by`` group: fit ``MNLogit(treatment ~ covariates)``; weight each row by
+    P(T = t) / P(T = t | X) (stabilised), truncated at the ``truncate`` quantiles; report
+    ``balance_`` (standardised differences of every covariate column, each treatment vs the
+    reference, before and after weighting) and ``summary_`` (weighted least squares of the
+    outcome on treatment [+ baseline], robust HC0 errors - the weighted effect estimate).
+    """
+
+    outcome: str
+    treatment: str
+    reference: str
+    covariates: Sequence[str]
+    baseline: str | None = None
+    by: str | None = None
+    truncate: tuple[float, float] = (0.01, 0.99)
+    alpha: float = 0.05
+    balance_: pd.DataFrame | None = field(default=None, repr=False)
+    weights_: pd.Series | None = field(default=None, repr=False)
+
+    def _design(self, data: pd.DataFrame) -> pd.DataFrame:
+        cov = _usable_covariates(data, self.covariates)
+        if self.baseline:
+            cov = [self.baseline, *cov]
+        return _dummies(data, cov)
+
+    def fit(self, df: pd.DataFrame) -> PropensityWeighting:
+        cols = [self.outcome, self.treatment, *self.covariates]
+        if self.baseline:
+            cols.append(self.baseline)
+        _require(df, cols + ([self.by] if self.by else []))
+        parts, balance, all_w = [], [], []
+        for key, group in _groups(df, self.by):
+            data = _prepare(group, cols, self.treatment)
+            if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
+                continue
+            x = self._design(data)
+            levels = [self.reference] + sorted(set(data[self.treatment]) - {self.reference})
+            codes = pd.Categorical(data[self.treatment], categories=levels).codes
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ps_model = sm.MNLogit(codes, sm.add_constant(x, has_constant="add")).fit(
+                    disp=False, method="bfgs", maxiter=500)
+            probs = np.asarray(ps_model.predict(sm.add_constant(x, has_constant="add")))
+            p_own = probs[np.arange(len(codes)), codes]
+            marginal = np.bincount(codes, minlength=len(levels)) / len(codes)
+            w = marginal[codes] / p_own
+            lo, hi = np.quantile(w, self.truncate)
+            w = np.clip(w, lo, hi)
+            data = data.assign(_w=w)
+            all_w.append(pd.Series(w, index=data.index))
+            for level in levels[1:]:
+                pair = data[self.treatment].isin([level, self.reference]).to_numpy()
+                t = (data[self.treatment] == level).to_numpy()[pair]
+                for col in x.columns:
+                    v = x[col].to_numpy()[pair]
+                    row: dict[str, Any] = {
+                        "treatment": level, "reference": self.reference, "covariate": col,
+                        "smd_before": standardised_difference(v, t),
+                        "smd_after": standardised_difference(v, t, w[pair]),
+                    }
+                    if self.by is not None:
+                        row = {self.by: key, **row}
+                    balance.append(row)
+            rhs = _treatment_term(self.treatment, self.reference)
+            if self.baseline:
+                rhs += f" + {self.baseline}"
+            result = smf.wls(f"{self.outcome} ~ {rhs}", data, weights=data["_w"]).fit(
+                cov_type="HC0")
+            table = _effects_from_fit(result, self.treatment, self.reference, self.alpha)
+            if self.by is not None:
+                table.insert(0, self.by, key)
+            parts.append(table)
+        if not parts:
+            raise ModelError("no group has the reference and another treatment level")
+        self._summary = pd.concat(parts, ignore_index=True)
+        self.balance_ = pd.DataFrame(balance)
+        self.weights_ = pd.concat(all_w)
+        return self
+
+
+# --------------------------------------------------------------------------- MICE
+
+
+@dataclass
+class MultipleImputation(_Estimator):
+    """ANCOVA under multiple imputation of a missing follow-up (statsmodels MICE).
+
+    The follow-up outcome is imputed by predictive mean matching from a model that includes
+    the treatment, its interaction with baseline, and the covariates ("imputed by therapy":
+    treatment-specific imputation slopes, as recommended for trials). The analysis model is the
+    ANCOVA; ``MICE.fit`` pools the imputations with Rubin's rules. Run per ``by`` group.
+    """
+
+    outcome: str
+    baseline: str
+    treatment: str
+    reference: str
+    covariates: Sequence[str] = ()
+    by: str | None = None
+    n_imputations: int = 20
+    n_burnin: int = 5
+    seed: int = 0
+    alpha: float = 0.05
+
+    def fit(self, df: pd.DataFrame) -> MultipleImputation:
+        cols = [self.outcome, self.baseline, self.treatment, *self.covariates]
+        _require(df, cols + ([self.by] if self.by else []))
+        from statsmodels.imputation.mice import MICE, MICEData
+
+        parts = []
+        for key, group in _groups(df, self.by):
+            data = group.loc[:, cols].dropna(subset=[c for c in cols if c != self.outcome])
+            data = data.assign(**{self.treatment: data[self.treatment].astype(str)})
+            if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
+                continue
+            levels = sorted(set(data[self.treatment]) - {self.reference})
+            cov = _usable_covariates(data, self.covariates)
+            x = _dummies(data, cov)
+            x.columns = [f"x{i}" for i in range(x.shape[1])]
+            frame = pd.DataFrame({"y": data[self.outcome].astype(float),
+                                  "b": data[self.baseline].astype(float)}, index=data.index)
+            trt = pd.DataFrame({f"t{i}": (data[self.treatment] == lv).astype(float)
+                                for i, lv in enumerate(levels)}, index=data.index)
+            frame = pd.concat([frame, trt, x], axis=1)
+            t_terms = list(trt.columns)
+            x_terms = list(x.columns)
+            mice_data = MICEData(frame, rng=self.seed)
+            imp = " + ".join(["b", *t_terms, *[f"{t}:b" for t in t_terms], *x_terms])
+            mice_data.set_imputer("y", formula=imp, fit_kwds={"method": "qr"})
+            analysis = "y ~ " + " + ".join(["b", *t_terms, *x_terms])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = MICE(analysis, sm.OLS, mice_data,
+                              fit_kwds={"method": "qr"}).fit(self.n_burnin,
+                                                               self.n_imputations)
+            names = list(result.model.exog_names) if hasattr(result.model, "exog_names") else (
+                ["Intercept", "b", *t_terms, *x_terms])
+            params = pd.Series(np.asarray(result.params), index=names)
+            bse = pd.Series(np.asarray(result.bse), index=names)
+            ci = np.asarray(result.conf_int(alpha=self.alpha))
+            pv = np.asarray(result.pvalues)
+            rows = []
+            for i, lv in enumerate(levels):
+                j = names.index(f"t{i}")
+                rows.append({"treatment": lv, "reference": self.reference,
+                             "estimate": float(params.iloc[j]), "se": float(bse.iloc[j]),
+                             "ci_lower": float(ci[j, 0]), "ci_upper": float(ci[j, 1]),
+                             "p_value": float(pv[j]), "n": len(frame),
+                             "fmi": float(np.asarray(result.frac_miss_info)[j])})
+            table = pd.DataFrame(rows)
+            if self.by is not None:
+                table.insert(0, self.by, key)
+            parts.append(table)
+        if not parts:
+            raise ModelError("no group has the reference and another treatment level")
+        self._summary = pd.concat(parts, ignore_index=True)
+        return self
+
+
+# --------------------------------------------------------------------------- Kaplan-Meier
+
+
+@dataclass
+class TimeToRecovery(_Estimator):
+    """Kaplan-Meier curves of time to recovery per treatment (``lifelines``).
+
+    Input: one row per subject with ``duration`` (day of recovery or of last visit) and
+    ``event`` (True = recovered). ``summary_`` has ``treatment, n, events, median`` (median
+    time to recovery; ``inf`` when not reached) and ``curves_`` the tidy curves
+    (``treatment, time, recovered, lower, upper`` where ``recovered`` = 1 - survival).
+    Visit data give interval-censored recovery; treating the visit day as the event time biases
+    towards later recovery (see EVIDENCE.md section 3) - the explorer says so.
+    """
+
+    duration: str
+    event: str
+    treatment: str
+    curves_: pd.DataFrame | None = field(default=None, repr=False)
+    fitters_: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def fit(self, df: pd.DataFrame) -> TimeToRecovery:
+        from lifelines import KaplanMeierFitter
+
+        _require(df, [self.duration, self.event, self.treatment])
+        rows, curves = [], []
+        self.fitters_ = {}
+        for level, group in df.groupby(self.treatment, observed=True, sort=True):
+            kmf = KaplanMeierFitter().fit(group[self.duration], group[self.event].astype(bool),
+                                          label=str(level))
+            self.fitters_[str(level)] = kmf
+            sf = kmf.survival_function_.iloc[:, 0]
+            ci = kmf.confidence_interval_survival_function_
+            curves.append(pd.DataFrame({
+                "treatment": str(level), "time": sf.index.to_numpy(dtype=float),
+                "recovered": 1.0 - sf.to_numpy(), "lower": 1.0 - ci.iloc[:, 1].to_numpy(),
+                "upper": 1.0 - ci.iloc[:, 0].to_numpy()}))
+            rows.append({"treatment": str(level), "n": len(group),
+                         "events": int(group[self.event].astype(bool).sum()),
+                         "median": float(kmf.median_survival_time_)})
+        self._summary = pd.DataFrame(rows)
+        self.curves_ = pd.concat(curves, ignore_index=True)
+        return self
+
+    def at_risk(self, times: Sequence[float]) -> pd.DataFrame:
+        """Numbers at risk at ``times`` per treatment (from the fitted lifelines event tables)."""
+        rows = []
+        for level, kmf in self.fitters_.items():
+            table = kmf.event_table
+            for t in times:
+                later = table.loc[table.index >= t, "at_risk"]
+                rows.append({"treatment": level, "time": t,
+                             "at_risk": int(later.iloc[0]) if len(later) else 0})
+        return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def table_one(df: pd.DataFrame, columns: Sequence[str], groupby: str,
+              categorical: Sequence[str] | None = None) -> pd.DataFrame:
+    """Table 1 by ``groupby`` with ``tableone`` (no p-values: descriptive only).
+
+    Returns the TableOne ``tableone`` DataFrame. Small-cell suppression is the caller's job
+    (:func:`gluteutils.outcomes.models.suppress_table_one`).
+    """
+    from tableone import TableOne
+
+    _require(df, [*columns, groupby])
+    data = df.loc[:, [*columns, groupby]].copy()
+    for c in data.columns:
+        if pd.api.types.is_bool_dtype(data[c]):
+            data[c] = data[c].map({True: "yes", False: "no"})
+        elif isinstance(data[c].dtype, pd.CategoricalDtype):
+            data[c] = data[c].cat.remove_unused_categories()
+    if categorical is None:
+        categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(data[c])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = TableOne(data, columns=list(columns), categorical=list(categorical),
+                         groupby=groupby, pval=False, missing=True, overall=True)
+    return table.tableone
+
+
+def suppress_table_one(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, int]:
+    """Replace every ``"n (%)"`` cell whose count is 1..threshold-1 with ``"<threshold"``.
+
+    Returns the suppressed table and how many cells were hidden.
+    """
+    hidden = 0
+
+    def fix(v: object) -> object:
+        nonlocal hidden
+        if isinstance(v, str) and "(" in v:
+            head = v.split("(")[0].strip()
+            if head.isdigit() and 0 < int(head) < threshold:
+                hidden += 1
+                return f"<{threshold}"
+        return v
+
+    out = table.map(fix)
+    return out, hidden
+
+
+# --------------------------------------------------------------------------- the glute cohort
+
+#: Case-mix covariates of the primary estimand (shared data model).
+CASE_MIX: tuple[str, ...] = (
+    "age_band", "sex", "symptom_duration_weeks", "leg_pain_below_knee", "numbness_tingling",
+    "leg_weakness", "sitting_intolerance", "new_exercise_72h", "pain_lying_on_side",
+)
+
+
+def analysis_frame(episodes: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """One row per episode: the episode columns plus baseline and review pain/function.
+
+    Adds ``baseline_pain``, ``review_pain`` (missing when the episode has no ``review`` row:
+    lost to follow-up for the primary outcome), ``review_day``, ``baseline_lefs``,
+    ``review_lefs``. Categorical columns keep their categories.
+    """
+    _require(visits, ["episode_id", "visit_type", "visit_day", "pain_nprs"])
+    _require(episodes, ["episode_id", "condition", "therapy"])
+    vtype = visits["visit_type"].astype(str)
+    base = visits.loc[vtype == "baseline"].drop_duplicates("episode_id").set_index("episode_id")
+    rev = (visits.loc[vtype == "review"].sort_values("visit_day")
+           .drop_duplicates("episode_id", keep="last").set_index("episode_id"))
+    out = episodes.set_index("episode_id", drop=False).copy()
+    out["baseline_pain"] = base["pain_nprs"].astype(float).reindex(out.index)
+    out["review_pain"] = rev["pain_nprs"].astype(float).reindex(out.index)
+    out["review_day"] = rev["visit_day"].astype(float).reindex(out.index)
+    if "function_lefs" in visits.columns:
+        out["baseline_lefs"] = base["function_lefs"].astype(float).reindex(out.index)
+        out["review_lefs"] = rev["function_lefs"].astype(float).reindex(out.index)
+    return out.reset_index(drop=True)
+
+
+def primary_analysis(frame: pd.DataFrame, *, reference: str = "home_self_care",
+                     covariates: Sequence[str] = CASE_MIX, alpha: float = 0.05,
+                     cov_type: str = "HC1") -> ANCOVA:
+    """The pre-specified primary comparison: ANCOVA of review pain per condition.
+
+    ``review_pain ~ therapy + baseline_pain + case mix``, one model per condition, complete
+    cases (episodes with a review visit), heteroscedasticity-robust (HC1) standard errors:
+    0-10 pain scores have a variance that depends on their mean, so groups with lower pain have
+    smaller spread. Returns the fitted :class:`ANCOVA`.
+    """
+    covs = [c for c in covariates if c in frame.columns]
+    return ANCOVA("review_pain", "baseline_pain", "therapy", reference, covariates=covs,
+                  by="condition", alpha=alpha, cov_type=cov_type).fit(frame)
+
+
+def calibration_check(summary: pd.DataFrame, truth: pd.DataFrame,
+                      estimate: str = "estimate") -> pd.DataFrame:
+    """Join estimated effects to the generator's true effects and flag CI coverage.
+
+    ``summary``: rows ``condition, treatment, estimate, ci_lower, ci_upper`` (e.g.
+    ``primary_analysis(...).summary_``); ``truth``: ``condition, therapy, effect``
+    (``cohort.true_effects()``). Returns one row per estimated effect with ``true_effect``,
+    ``bias`` and ``covered``.
+    """
+    t = truth.rename(columns={"therapy": "treatment", "effect": "true_effect"})
+    t = t.assign(condition=t["condition"].astype(str), treatment=t["treatment"].astype(str))
+    s = summary.assign(condition=summary["condition"].astype(str))
+    out = s.merge(t[["condition", "treatment", "true_effect"]], on=["condition", "treatment"],
+                  how="inner")
+    out["bias"] = out[estimate] - out["true_effect"]
+    out["covered"] = (out["ci_lower"] <= out["true_effect"]) & (
+        out["true_effect"] <= out["ci_upper"])
+    return out
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+TABLE_ONE_COLUMNS: tuple[str, ...] = (
+    "age_band", "sex", "symptom_duration_weeks", "baseline_pain", "leg_pain_below_knee",
+    "numbness_tingling", "leg_weakness", "sitting_intolerance", "new_exercise_72h",
+    "pain_lying_on_side",
+)
+
+
+def table_one_by_therapy(frame: pd.DataFrame, condition: str | None = None,
+                         threshold: int = 5) -> tuple[pd.DataFrame, int]:
+    """Suppressed Table 1 by therapy (optionally for one condition): ``(table, n_hidden)``."""
+    data = frame if condition is None else frame[frame["condition"].astype(str) == condition]
+    cols = [c for c in TABLE_ONE_COLUMNS if c in data.columns]
+    data = data.assign(therapy=data["therapy"].astype(str))
+    return suppress_table_one(table_one(data, cols, "therapy"), threshold=threshold)
+
+
+def visit_frame(episodes: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """Post-baseline visits joined to episode case mix and baseline pain, with ``time_bin``.
+
+    ``time_bin`` is the visit day for DOMS and the fortnight (``visit_day // 14``) otherwise,
+    capped at the review window, so GEE's time effects stay few and well populated.
+    """
+    frame = analysis_frame(episodes, visits)
+    keep = ["episode_id", "condition", "therapy", "baseline_pain",
+            *[c for c in CASE_MIX if c in frame.columns]]
+    v = visits.loc[visits["visit_type"].astype(str) != "baseline",
+                   ["episode_id", "visit_day", "pain_nprs"]]
+    out = v.merge(frame[keep], on="episode_id", how="inner")
+    doms = out["condition"].astype(str) == "doms"
+    out["time_bin"] = np.where(doms, np.minimum(out["visit_day"], 9),
+                               np.minimum(out["visit_day"] // 14, 4)).astype(int)
+    out["pain_nprs"] = out["pain_nprs"].astype(float)
+    return out
+
+
+def repeated_measures_by_condition(long: pd.DataFrame, reference: str = "home_self_care",
+                                   covariates: Sequence[str] = CASE_MIX) -> pd.DataFrame:
+    """GEE (exchangeable) of pain over all post-baseline visits, per condition.
+
+    ``pain ~ therapy + C(time_bin) + baseline pain + case mix``; the therapy coefficient is the
+    adjusted difference averaged over follow-up visits (robust SEs; Liang & Zeger 1986).
+    """
+    parts = []
+    for cond, g in long.groupby("condition", observed=True, sort=True):
+        covs = [c for c in covariates if c in g.columns]
+        fit = RepeatedMeasures("pain_nprs", "therapy", reference, "time_bin", "episode_id",
+                               baseline="baseline_pain", covariates=covs,
+                               interaction=False).fit(g)
+        parts.append(fit.summary_.drop(columns="time").assign(condition=str(cond)))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["condition", *[c for c in out.columns if c != "condition"]]]
+
+
+def compare_methods(frame: pd.DataFrame, *, reference: str = "home_self_care",
+                    n_imputations: int = 20, seed: int = 0) -> pd.DataFrame:
+    """The primary estimate next to its sensitivity analyses, one tidy table with ``method``.
+
+    * ``ANCOVA (complete case)`` - :func:`primary_analysis`;
+    * ``ANCOVA + MICE`` - review pain imputed by therapy (:class:`MultipleImputation`);
+    * ``IPT-weighted`` - multinomial propensity weights on case mix + baseline pain
+      (:class:`PropensityWeighting`), complete cases.
+    """
+    covs = [c for c in CASE_MIX if c in frame.columns]
+    cc = primary_analysis(frame, reference=reference).summary_.assign(
+        method="ANCOVA (complete case)")
+    mi = MultipleImputation("review_pain", "baseline_pain", "therapy", reference,
+                            covariates=covs, by="condition", n_imputations=n_imputations,
+                            seed=seed).fit(frame).summary_.assign(method="ANCOVA + MICE")
+    pw = PropensityWeighting("review_pain", "therapy", reference, covariates=covs,
+                             baseline="baseline_pain", by="condition").fit(frame)
+    ipw = pw.summary_.assign(method="IPT-weighted")
+    cols = ["condition", "treatment", "method", "estimate", "ci_lower", "ci_upper", "p_value",
+            "n"]
+    out = pd.concat([cc[cols], mi[cols], ipw[cols]], ignore_index=True)
+    order = {m: i for i, m in enumerate(["ANCOVA (complete case)", "ANCOVA + MICE",
+                                         "IPT-weighted"])}
+    return out.sort_values(["condition", "treatment", "method"],
+                           key=lambda s: s.map(order) if s.name == "method" else s,
+                           kind="stable").reset_index(drop=True)
+
+
+def balance_summary(balance: pd.DataFrame, threshold: float = 0.1) -> pd.DataFrame:
+    """Per condition and therapy: largest |standardised difference| before and after weighting,
+    and how many covariates exceed ``threshold`` (|SMD| < 0.1 is the usual balance target)."""
+    b = balance.assign(abs_before=balance["smd_before"].abs(),
+                       abs_after=balance["smd_after"].abs())
+    keys = [c for c in ("condition", "treatment") if c in b.columns]
+    return b.groupby(keys, sort=False).agg(
+        max_smd_before=("abs_before", "max"), max_smd_after=("abs_after", "max"),
+        over_before=("abs_before", lambda s: int((s > threshold).sum())),
+        over_after=("abs_after", lambda s: int((s > threshold).sum()))).reset_index()
+
+
+def followup_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Episodes, episodes with a review visit and % lost to follow-up, per condition."""
+    g = frame.groupby(frame["condition"].astype(str), sort=False)
+    out = pd.DataFrame({"episodes": g.size(), "with_review": g["review_pain"].count()})
+    out["lost_to_follow_up_pct"] = (100 * (1 - out["with_review"] / out["episodes"])).round(1)
+    return out

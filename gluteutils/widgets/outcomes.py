@@ -1,0 +1,179 @@
+"""The clinician's outcomes explorer: controls -> ``Explorer.update`` -> figures updated in place.
+
+No statistics here: :class:`gluteutils.outcomes.explorer.Explorer` computes (and suppresses)
+every number; the plot builders in :mod:`gluteutils.plots.outcomes` draw them. This module only
+wires ipywidgets controls to those functions and updates three ``go.FigureWidget`` objects in
+place (``batch_update``), plus an HTML summary table and plain-language notes.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from gluteutils.outcomes.explorer import OUTCOMES, Explorer, ExplorerView, Filters
+from gluteutils.outcomes.schema import (
+    AGE_BANDS,
+    CONDITION_LABELS,
+    CONDITIONS,
+    THERAPIES,
+    THERAPY_LABELS,
+)
+from gluteutils.plots import outcomes as plots
+from gluteutils.widgets._base import WidgetApp
+
+ALL = "all"
+
+#: What each figure shows and what it does not (shown under the figure).
+CAPTIONS: dict[str, str] = {
+    "trajectory": (
+        "Average score at each visit week (day for DOMS) for the people selected, with 95% "
+        "confidence intervals. Different people attend different visits, and people who stop "
+        "coming are often those who got better or worse, so a line is not one person's course."),
+    "responders": (
+        "Share of people whose pain at the review visit was at least 2 points AND at least 30% "
+        "lower than at their first visit (a change most patients notice), with 95% confidence "
+        "intervals. People without a review visit are not counted."),
+    "km": (
+        "Share of people who reached almost no pain (0-1 out of 10) by each day; the numbers "
+        "under the chart are the people still being followed. Recovery is only seen at a visit, "
+        "so true recovery is a little earlier than drawn."),
+    "caveat": (
+        "These are observational clinic data (here: SYNTHETIC data), not a trial: people were "
+        "not randomly given a therapy, so differences between therapies can reflect who chose "
+        "them. For adjusted comparisons see the outcomes analysis notebook."),
+}
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def summary_table_html(table: pd.DataFrame) -> str:
+    """The explorer's summary table as a small HTML table (no index, labels for therapies)."""
+    head = ("<tr><th>Therapy</th><th>Episodes</th><th>With review</th>"
+            "<th>Mean pain, first visit</th><th>Mean pain, review</th><th>Responders %</th>"
+            "<th>Median days to recovery</th></tr>")
+    rows = []
+    for r in table.itertuples(index=False):
+        cells = [THERAPY_LABELS.get(str(r.therapy), str(r.therapy)), r.episodes,
+                 _fmt(r.with_review, 0),
+                 _fmt(r.baseline_pain), _fmt(r.review_pain), _fmt(r.responder_pct, 0),
+                 _fmt(r.median_days_to_recovery, 0)]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return ("<table style='border-collapse:collapse;font-size:12px' border='1' cellpadding='3'>"
+            + head + "".join(rows) + "</table>")
+
+
+class OutcomesExplorerApp(WidgetApp):
+    """Choose condition, therapies, age band, sex and outcome; figures follow in place."""
+
+    def __init__(self, explorer: Explorer, condition: str = "sciatica_disc") -> None:
+        self.explorer = explorer
+        self.condition = widgets.Dropdown(
+            options=[(CONDITION_LABELS[c], c) for c in CONDITIONS], value=condition,
+            description="Condition", style={"description_width": "80px"},
+            layout=widgets.Layout(width="420px"))
+        self.outcome = widgets.Dropdown(
+            options=[(label, key) for key, label in OUTCOMES.items()], value="pain_nprs",
+            description="Outcome", style={"description_width": "80px"},
+            layout=widgets.Layout(width="320px"))
+        self.age = widgets.Dropdown(options=[("All ages", ALL)] + [(a, a) for a in AGE_BANDS],
+                                    value=ALL, description="Age band",
+                                    style={"description_width": "80px"},
+                                    layout=widgets.Layout(width="220px"))
+        self.sex = widgets.ToggleButtons(options=[("All", ALL), ("Female", "female"),
+                                                  ("Male", "male")], value=ALL,
+                                         description="Sex",
+                                         style={"description_width": "80px",
+                                                "button_width": "70px"})
+        self.therapy_boxes = {
+            t: widgets.Checkbox(value=True, description=THERAPY_LABELS[t], indent=False,
+                                layout=widgets.Layout(width="240px"))
+            for t in THERAPIES}
+        self.notes = widgets.HTML()
+        self.table = widgets.HTML()
+        self.view: ExplorerView = explorer.update(self._filters())
+        v = self.view
+        self.fig_trajectory = go.FigureWidget(plots.trajectory_figure(
+            v.trajectory, levels=THERAPIES, title="Mean score by visit (95% CI)",
+            x_title=self._x_title(), y_title=OUTCOMES["pain_nprs"]))
+        self.fig_responders = go.FigureWidget(plots.responder_figure(
+            v.responders, title="Responders at review (NPRS: >= 2 points and >= 30%)"))
+        self.fig_km = go.FigureWidget(plots.km_figure(
+            v.km, v.at_risk, levels=THERAPIES, threshold=explorer.threshold,
+            title="Time to recovery (Kaplan-Meier)"))
+        self._render_text()
+        for w in (self.condition, self.outcome, self.age, self.sex, *self.therapy_boxes.values()):
+            w.observe(self._on_change, names="value")
+        caption = {k: widgets.HTML(f"<p style='max-width:700px;font-size:12px'>{html.escape(t)}"
+                                   "</p>") for k, t in CAPTIONS.items()}
+        boxes = widgets.GridBox(list(self.therapy_boxes.values()),
+                                layout=widgets.Layout(grid_template_columns="repeat(3, 250px)"))
+        self.root = widgets.VBox([
+            widgets.HBox([self.condition, self.outcome]),
+            widgets.HBox([self.age, self.sex]),
+            widgets.HTML("<b>Therapies</b>"), boxes,
+            caption["caveat"], self.notes,
+            self.fig_trajectory, caption["trajectory"],
+            self.fig_responders, caption["responders"],
+            self.fig_km, caption["km"],
+            widgets.HTML("<b>Summary</b>"), self.table,
+        ])
+
+    # ------------------------------------------------------------------ wiring
+
+    def _filters(self) -> Filters:
+        chosen = tuple(t for t, box in self.therapy_boxes.items() if box.value)
+        return Filters(condition=str(self.condition.value),
+                       therapies=chosen,  # none ticked = all
+                       age_bands=() if self.age.value == ALL else (str(self.age.value),),
+                       sexes=() if self.sex.value == ALL else (str(self.sex.value),),
+                       outcome=str(self.outcome.value))
+
+    def _x_title(self) -> str:
+        return "Day since first visit" if self.condition.value == "doms" else (
+            "Week since first visit")
+
+    def _on_change(self, change: Any = None) -> None:
+        self.refresh()
+
+    def refresh(self) -> ExplorerView:
+        """Recompute the view for the current controls and update every figure in place."""
+        self.view = v = self.explorer.update(self._filters())
+        plots.update_trajectory(self.fig_trajectory, v.trajectory,
+                                y_title=OUTCOMES[v.filters.outcome])
+        self.fig_trajectory.update_xaxes(title_text=self._x_title())
+        plots.update_responders(self.fig_responders, v.responders)
+        plots.update_km(self.fig_km, v.km, v.at_risk, threshold=self.explorer.threshold)
+        self._render_text()
+        return v
+
+    def _render_text(self) -> None:
+        v = self.view
+        lines = [f"<b>{v.n_episodes} episodes in the groups shown</b> (SYNTHETIC data)."]
+        if v.notes:
+            lines += [f"<br>&#9888; {html.escape(n)}" for n in v.notes]
+        else:
+            lines.append("<br>No cells needed small-cell suppression.")
+        self.notes.value = "<p style='font-size:12px'>" + "".join(lines) + "</p>"
+        self.table.value = summary_table_html(v.table)
+
+    def summary(self) -> str:
+        v = self.view
+        return (f"OutcomesExplorerApp(condition={v.filters.condition}, "
+                f"episodes={v.n_episodes}, therapies shown={len(v.table)}, "
+                f"suppressed notes={len(v.notes)})")
+
+
+def outcomes_explorer(data: Any, condition: str = "sciatica_disc",
+                      threshold: int = 5) -> OutcomesExplorerApp:
+    """Build the explorer app for an ``OutcomeData`` (precomputes once, then updates fast)."""
+    return OutcomesExplorerApp(Explorer.from_data(data, threshold=threshold), condition)
