@@ -92,3 +92,21 @@ def test_relabel_uses_the_export_arm_names(result):
     shown = byod.relabel(result.incidence, {"physiotherapy": "Licorice",
                                             "home_self_care": "Sugar water"})
     assert set(shown["treatment"]) == {"Licorice", "Sugar water"}
+
+
+def test_incidence_at_review_visit_matches_the_review_incidence(result):
+    at_review = byod.incidence_at_visit(result, 1)
+    pd.testing.assert_frame_equal(at_review, result.incidence)
+
+
+def test_four_hour_incidence_is_close_to_the_published_headline(result):
+    """Ruetzler 2013 report sore throat at 4 h in 21% (licorice) vs 45% (sugar water)."""
+    four_hours = byod.incidence_at_visit(result, 3).set_index("treatment")
+    assert abs(four_hours.at["physiotherapy", "share"] - 0.21) < 0.02
+    assert abs(four_hours.at["home_self_care", "share"] - 0.45) < 0.02
+    assert four_hours.at["physiotherapy", "rd_upper"] < 0
+
+
+def test_incidence_at_a_missing_visit_raises(result):
+    with pytest.raises(Exception, match="visit_day == 9"):
+        byod.incidence_at_visit(result, 9)

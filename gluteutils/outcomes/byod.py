@@ -108,6 +108,22 @@ def incidence(frame: pd.DataFrame, reference: str, *, outcome: str = "review_pai
     return pd.DataFrame(rows)
 
 
+def incidence_at_visit(result: ByodResult, visit_day: int, *,
+                       reference: str = "home_self_care", alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`incidence` at any one visit of the anonymised data (not only the review).
+
+    For the licorice trial, ``visit_day`` 3 is the 4-hour time point (see its mapping file),
+    the one the trial report's headline quotes.
+    """
+    visits = result.anonymised.data.visits
+    episodes = result.anonymised.data.episodes
+    at_visit = visits.loc[visits["visit_day"] == visit_day, ["episode_id", "pain_nprs"]]
+    if at_visit.empty:
+        raise models.ModelError(f"no visit with visit_day == {visit_day}")
+    frame = at_visit.merge(episodes[["episode_id", "therapy"]], on="episode_id", how="inner")
+    return incidence(frame, reference, outcome="pain_nprs", alpha=alpha)
+
+
 def _fill_suppressed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Blanked quasi-identifiers become their own level, so no one drops out of the model."""
     out = frame.copy()
