@@ -192,7 +192,7 @@ class ANCOVA(_Estimator):
     fitted per group. Covariates that are constant within a group are dropped from that group's
     model; rows with a missing value in any used column are dropped (complete case).
     ``cov_type`` is passed to statsmodels' ``OLS.fit`` (``"nonrobust"`` = classical standard
-    errors, as in the published trial analyses; ``"HC2"`` = heteroscedasticity-robust, used by
+    errors, as in the published trial analyses; ``"HC1"`` = heteroscedasticity-robust, used by
     :func:`primary_analysis` because 0-10 pain scores have unequal variance between groups).
     """
 
