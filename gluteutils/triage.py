@@ -9,10 +9,13 @@ reference keys) by :func:`load_content`.
 out with
 
 1. a triage level (``emergency``, ``urgent``, ``routine``, ``self_care``) and the rules and
-   answers that set it - any red flag forces ``emergency`` or ``urgent``;
+   answers that set it - any red flag forces ``emergency`` or ``urgent``, and an unanswered
+   warning question (or a red-flag rule that could still fire on unknown answers) keeps the
+   level at ``routine`` or above;
 2. the likely causes ranked by a naive-Bayes score, ``ln(prior) + sum(ln(LR))``, with every
    answer's contribution (the weights are labelled expert judgement unless published);
-3. a self-care plan matched to the top cause and stage, and the service that fits.
+3. a self-care plan matched to the top cause and stage (none when a rule fired), and the
+   service that fits.
 
 Unknown or skipped answers are allowed (leave the key out or pass ``None``); they lower the
 confidence shown. An answer that is not allowed raises
@@ -46,9 +49,15 @@ LEVEL_TEXT: dict[str, str] = {
     "emergency": "Emergency: seek medical attention now (emergency department or ambulance).",
     "urgent": "Urgent: see a doctor within the next few days (sooner if it gets worse).",
     "routine": "Routine: book an appointment with the service suggested below.",
-    "self_care": "Self-care: this is likely to settle with the plan below; "
-    "see the suggested service if it is not improving within 1-2 weeks.",
+    "self_care": "Self-care: no warning signs in your answers, so the self-care plan below is a "
+    "reasonable start; see the suggested service if it is not improving within 1-2 weeks, and "
+    "seek care sooner if it gets worse or a warning sign appears.",
 }
+#: Shown with every ranking: the percentages only compare the causes this tool covers.
+CAUSES_CAVEAT = ("Percentages compare only the {n} common causes this tool covers and assume "
+                 "one of them is the cause; they are not a diagnosis.")
+DISCLAIMER = ("Educational tool, not a diagnosis. Weights marked expert_judgement are the "
+              "author's estimates, not published values.")
 ACUTE_DURATIONS = frozenset({"under_3_days", "days_3_to_14"})
 CHRONIC_DURATIONS = frozenset({"weeks_6_to_12", "over_3_months"})
 SELF_CARE_MAX_NPRS = 6  # expert judgement: stronger pain is worth a clinician's look
@@ -494,6 +503,20 @@ class FiredRule:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One part of the printable summary, rendered the same way by every output.
+
+    ``key`` is one of ``level``, ``unanswered``, ``causes``, ``service``, ``plan``, ``note``;
+    ``text`` is a paragraph (may be empty) and ``items`` a bullet list (may be empty).
+    """
+
+    key: str
+    title: str
+    text: str = ""
+    items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TriageResult:
     """Everything :func:`assess` concludes; renders as DataFrames, Markdown and HTML."""
 
@@ -510,6 +533,8 @@ class TriageResult:
     unanswered_red_flags: tuple[str, ...]
     confidence: str
     answers: Mapping[str, Answer] = field(default_factory=dict)
+    #: Plain-language text of each entry of ``unanswered_red_flags`` (same order).
+    unanswered_text: tuple[str, ...] = ()
 
     # ---- convenience
     @property
@@ -592,58 +617,108 @@ class TriageResult:
             "answers": dict(self.answers),
         }
 
+    def sections(self, top_n: int = 3) -> tuple[Section, ...]:
+        """The summary as an ordered list of sections, shared by every output.
+
+        Markdown, HTML (saved summary), the wizard's summary page and the command line all
+        render these, so a safety message shown by one is shown by all.
+        """
+        out = [Section("level", LEVEL_TEXT[self.level], items=self.level_reasons)]
+        if self.unanswered_red_flags:
+            texts = self.unanswered_text or self.unanswered_red_flags
+            out.append(Section(
+                "unanswered", "Warning questions not answered",
+                "Please answer them with a clinician; until they are answered, self-care "
+                "alone is not advised.",
+                tuple(f"{t} ({q})" if t != q else q
+                      for q, t in zip(self.unanswered_red_flags, texts, strict=True))))
+        out.append(Section(
+            "causes", f"Likely causes (confidence: {self.confidence}; answered "
+                      f"{self.answered} of {self.asked} questions)",
+            CAUSES_CAVEAT.format(n=len(self.causes)),
+            tuple(f"{c.name}: {c.probability:.0%}" for c in self.causes[:top_n])))
+        out.append(Section("service", f"Service: {self.service.name}", self.service_reason))
+        if self.plan:
+            out.append(Section("plan", "Self-care plan", items=tuple(p.text for p in self.plan)))
+        out.append(Section("note", "Note", DISCLAIMER))
+        return tuple(out)
+
+    def to_text(self, top_n: int = 3) -> str:
+        """A plain-text summary (the command line's output)."""
+        lines: list[str] = []
+        for sec in self.sections(top_n):
+            lines.append(sec.title + (":" if sec.key not in ("level", "service") else ""))
+            if sec.text:
+                lines.append(f"  {sec.text}")
+            lines += [f"  - {i}" for i in sec.items]
+        return "\n".join(lines)
+
     def to_markdown(self, top_n: int = 3) -> str:
         """A printable Markdown summary."""
-        lines = ["# Buttock pain questionnaire: summary", "",
-                 f"**{LEVEL_TEXT[self.level]}**", ""]
-        lines += [f"- {r}" for r in self.level_reasons]
-        if self.unanswered_red_flags:
-            lines += ["", f"Warning questions not answered: {', '.join(self.unanswered_red_flags)}."
-                      " Please answer them with a clinician."]
-        lines += ["", f"## Likely causes (confidence: {self.confidence}; answered {self.answered}"
-                      f" of {self.asked} questions)", ""]
-        for i, c in enumerate(self.causes[:top_n], start=1):
-            lines.append(f"{i}. **{c.name}** - {c.probability:.0%}")
-            for k in sorted(c.contributions, key=lambda k: -abs(k.log_lr))[:6]:
-                sign = "raised" if k.lr > 1 else "lowered"
-                lines.append(f"   - {k.answer}: {sign} (x{k.lr:g}; {k.weight})")
-        lines += ["", f"## Service: {self.service.name}", "", self.service_reason, ""]
-        if self.plan:
-            lines += ["## Self-care plan", ""]
-            lines += [f"- {p.text}" for p in self.plan]
-            lines.append("")
-        lines += ["_Educational tool, not a diagnosis. Weights marked expert_judgement are the "
-                  "author's estimates, not published values._"]
+        lines = ["# Buttock pain questionnaire: summary", ""]
+        for sec in self.sections(top_n):
+            if sec.key == "level":
+                lines += [f"**{sec.title}**", ""]
+            elif sec.key == "note":
+                lines += [f"_{sec.text}_"]
+                continue
+            else:
+                lines += [f"## {sec.title}", ""]
+            if sec.text:
+                lines += [sec.text, ""]
+            if sec.key == "causes":
+                for i, c in enumerate(self.causes[:top_n], start=1):
+                    lines.append(f"{i}. **{c.name}** - {c.probability:.0%}")
+                    for k in sorted(c.contributions, key=lambda k: -abs(k.log_lr))[:6]:
+                        sign = "raised" if k.lr > 1 else "lowered"
+                        lines.append(f"   - {k.answer}: {sign} (x{k.lr:g}; {k.weight})")
+            else:
+                lines += [f"- {i}" for i in sec.items]
+            if sec.items or sec.key == "causes":
+                lines.append("")
         return "\n".join(lines)
+
+    def sections_html(self, top_n: int = 3, *, details: bool = True) -> list[str]:
+        """HTML fragments, one per section (``details``: per-cause contribution tables)."""
+        e = html.escape
+        parts: list[str] = []
+        for sec in self.sections(top_n):
+            items = "".join(f"<li>{e(i)}</li>" for i in sec.items)
+            text = f"<p>{e(sec.text)}</p>" if sec.text else ""
+            if sec.key == "level":
+                parts.append(f"<div class='level'><b>{e(sec.title)}</b><ul>{items}</ul></div>")
+            elif sec.key == "unanswered":
+                parts.append(f"<div class='unanswered'><h2>{e(sec.title)}</h2>{text}"
+                             f"<ul>{items}</ul></div>")
+            elif sec.key == "causes":
+                body = [f"<h2>{e(sec.title)}</h2>{text}"]
+                if not details:
+                    body.append(f"<ol>{items}</ol>")
+                for i, c in enumerate(self.causes[:top_n] if details else (), start=1):
+                    body.append(f"<h3>{i}. {e(c.name)} ({c.probability:.0%})</h3><table><tr>"
+                                "<th>Answer</th><th>Effect (x LR)</th><th>Weight source</th>"
+                                "</tr>")
+                    body += [f"<tr><td>{e(k.answer)}</td><td>x{k.lr:g}</td><td>{e(k.weight)}"
+                             "</td></tr>" for k in c.contributions]
+                    body.append("</table>")
+                parts.append("".join(body))
+            elif sec.key == "note":
+                parts.append(f"<p><i>{e(sec.text)}</i></p>")
+            else:
+                parts.append(f"<h2>{e(sec.title)}</h2>{text}" + (f"<ul>{items}</ul>"
+                                                                 if items else ""))
+        return parts
 
     def to_html(self, title: str = "Buttock pain questionnaire: summary", top_n: int = 3) -> str:
         """A standalone, printable HTML page (no scripts, inline style)."""
         e = html.escape
-        parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}"
-                 "</title><style>body{font-family:sans-serif;max-width:50em;margin:2em auto;}"
-                 ".level{padding:.6em;border:2px solid #333;font-weight:bold}"
-                 "td,th{border:1px solid #ccc;padding:.2em .5em}table{border-collapse:collapse}"
-                 "</style></head><body>", f"<h1>{e(title)}</h1>",
-                 f"<p class='level'>{e(LEVEL_TEXT[self.level])}</p><ul>"]
-        parts += [f"<li>{e(r)}</li>" for r in self.level_reasons]
-        parts.append("</ul>")
-        parts.append(f"<h2>Likely causes</h2><p>Confidence: {e(self.confidence)} (answered "
-                     f"{self.answered} of {self.asked} questions)</p>")
-        for i, c in enumerate(self.causes[:top_n], start=1):
-            parts.append(f"<h3>{i}. {e(c.name)} ({c.probability:.0%})</h3><table><tr><th>Answer"
-                         "</th><th>Effect (x LR)</th><th>Weight source</th></tr>")
-            for k in c.contributions:
-                parts.append(f"<tr><td>{e(k.answer)}</td><td>x{k.lr:g}</td><td>{e(k.weight)}"
-                             "</td></tr>")
-            parts.append("</table>")
-        parts.append(f"<h2>Service: {e(self.service.name)}</h2><p>{e(self.service_reason)}</p>")
-        if self.plan:
-            parts.append("<h2>Self-care plan</h2><ul>")
-            parts += [f"<li>{e(p.text)}</li>"
-                      for p in self.plan]
-            parts.append("</ul>")
-        parts.append("<p><i>Educational tool, not a diagnosis.</i></p></body></html>")
-        return "".join(parts)
+        head = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}"
+                "</title><style>body{font-family:sans-serif;max-width:50em;margin:2em auto;}"
+                ".level{padding:.6em;border:2px solid #333}"
+                ".unanswered{padding:.2em .6em;border:2px solid #c66a00}"
+                "td,th{border:1px solid #ccc;padding:.2em .5em}table{border-collapse:collapse}"
+                f"</style></head><body><h1>{e(title)}</h1>")
+        return head + "".join(self.sections_html(top_n)) + "</body></html>"
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -663,6 +738,28 @@ def fired_rules(answers: Mapping[str, Answer], content: Content | None = None
             out.append(FiredRule(rule.id, rule.serious_condition, rule.kind, rule.level,
                                  rule.source, shown))
     return tuple(sorted(out, key=lambda r: LEVELS.index(r.level)))
+
+
+def unanswered_warning_questions(answers: Mapping[str, Answer], content: Content | None = None
+                                 ) -> tuple[str, ...]:
+    """Ids of the questions that could still set a red flag, in content order.
+
+    These are the warning (red-flag group) questions left unanswered, plus the unanswered
+    questions of any red-flag rule that has not fired but could: at least one of its clauses
+    holds and none is known to fail (e.g. a fall with age and thin bones unknown). A rule none
+    of whose questions is answered is not counted on its own.
+    """
+    content = content or load_content()
+    missing = {q for q in content.red_flag_questions if answers.get(q) is None}
+    for rule in content.rules:
+        if rule.kind != "red_flag":
+            continue
+        states = [c.holds(answers) for c in rule.when_all]
+        if False in states or None not in states or True not in states:
+            continue
+        missing |= {c.question for c, ok in zip(rule.when_all, states, strict=True)
+                    if ok is None and asked(content.questions[c.question], answers)}
+    return tuple(q for q in content.questions if q in missing)
 
 
 def score_conditions(answers: Mapping[str, Answer], content: Content | None = None
@@ -741,6 +838,7 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
     fired = fired_rules(clean, content)
     causes = score_conditions(clean, content)
     top = content.condition(causes[0].condition)
+    missing_flags = unanswered_warning_questions(clean, content)
     reasons: list[str]
     if fired:
         level = fired[0].level
@@ -759,13 +857,27 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
             blockers.append("the pain has lasted 6 weeks or more")
         if clean.get("leg_weakness"):
             blockers.append("a leg or foot is weak")
-        level = "routine" if blockers else "self_care"
-        reasons = (["No warning signs; " + r for r in blockers] if blockers else
-                   [f"No warning signs; {top.name} usually settles with self-care"
-                    + (f"; pain {nprs}/10" if nprs is not None else "")])
+        fit = (f"your answers fit {top.name} best of the {len(causes)} common causes this tool "
+               f"compares ({causes[0].probability:.0%})")
+        if missing_flags:
+            # Never "no warning signs" when a warning question is unanswered or a red-flag
+            # rule could still fire on the unknown answers: at least a routine check.
+            level = "routine"
+            reasons = ["Warning questions not answered: " + ", ".join(missing_flags)
+                       + "; self-care alone is not advised until a clinician has asked them",
+                       *[b[0].upper() + b[1:] for b in blockers]]
+        elif blockers:
+            level = "routine"
+            reasons = ["No warning signs; " + r for r in blockers]
+        else:
+            level = "self_care"
+            reasons = [f"No warning signs; {fit}"
+                       + (f"; pain {nprs}/10" if nprs is not None else "")]
     stage = _stage(clean)
     clear = causes[0].probability >= UNCLEAR_BELOW
-    plan = () if level == "emergency" else _plan(top, stage, content, general_only=not clear)
+    # Any rule that fired (red flag or escalation): no cause-specific self-care plan; the
+    # level text says to seek care sooner if it gets worse.
+    plan = () if fired else _plan(top, stage, content, general_only=not clear)
     service, why = _service(level, top, clean, content)
     if not clear and level in ("routine", "self_care"):
         service = content.services["physiotherapy"]
@@ -774,7 +886,6 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
     non_flag = [q for q in content.questions.values()
                 if not q.red_flag and asked(q, clean)]
     answered = sum(1 for q in non_flag if q.id in clean)
-    missing_flags = tuple(q for q in content.red_flag_questions if q not in clean)
     fraction = answered / len(non_flag) if non_flag else 0.0
     p1 = causes[0].probability
     if missing_flags or fraction < 0.5 or p1 < UNCLEAR_BELOW:
@@ -787,7 +898,9 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
                         stage=stage, plan=plan, service=service, service_reason=why,
                         answered=answered, asked=len(non_flag),
                         unanswered_red_flags=missing_flags, confidence=confidence,
-                        answers=clean)
+                        answers=clean,
+                        unanswered_text=tuple(content.questions[q].text
+                                              for q in missing_flags))
 
 
 def question_table(content: Content | None = None) -> pd.DataFrame:

@@ -51,3 +51,15 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path: Path, content: object,
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["triage", str(tmp_path / "nope.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_text_output_lists_unanswered_warning_questions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = {"onset": "day_after_exercise", "new_exercise_72h": True,
+               "duration": "under_3_days", "location": "whole_muscle",
+               "tender_on_pressing": True, "nprs": 4}
+    assert main(["triage", _write(tmp_path, answers)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Routine")
+    assert "Warning questions not answered" in out and "rf_bladder_bowel" in out
+    assert "No warning signs" not in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pandas as pd
@@ -140,3 +141,77 @@ def test_unclear_answers_give_general_advice_and_a_general_assessment() -> None:
     assert [p.id for p in r.plan] == ["light_walking"]
     assert r.service.id == "physiotherapy"
     assert "do not point clearly" in r.service_reason
+
+
+# ---- safety review fixes -------------------------------------------------------------------
+SKIPPED_WARNINGS = {"onset": "day_after_exercise", "new_exercise_72h": True,
+                    "duration": "under_3_days", "location": "whole_muscle",
+                    "tender_on_pressing": True, "nprs": 4}
+FALL = {**NO_FLAGS, "onset": "fall_or_blow", "bruising": True, "duration": "under_3_days",
+        "nprs": 4, "location": "whole_muscle", "age": 45, "osteoporosis": False,
+        "tender_on_pressing": True, "walking_pain": "no_walking_pain"}
+
+
+def test_skipped_warning_questions_never_give_self_care() -> None:
+    assert assess({**NO_FLAGS, **SKIPPED_WARNINGS}).level == "self_care"  # all answered: fine
+    r = assess(SKIPPED_WARNINGS)
+    assert r.level == "routine"
+    assert set(r.unanswered_red_flags) == set(load_content().red_flag_questions)
+    assert r.level_reasons[0].startswith("Warning questions not answered: rf_bladder_bowel")
+    assert not any("No warning signs" in reason for reason in r.level_reasons)
+    one_missing = {k: v for k, v in {**NO_FLAGS, **SKIPPED_WARNINGS}.items()
+                   if k != "rf_night_pain"}
+    r = assess(one_missing)
+    assert r.level == "routine" and r.unanswered_red_flags == ("rf_night_pain",)
+
+
+@pytest.mark.parametrize("unknown", ["age", "osteoporosis"])
+def test_a_red_flag_rule_that_could_still_fire_blocks_self_care(unknown: str) -> None:
+    assert assess(FALL).level == "self_care"  # fall, age 45, bones fine: no rule can fire
+    r = assess({k: v for k, v in FALL.items() if k != unknown})
+    assert r.level == "routine" and not r.fired
+    assert r.unanswered_red_flags == (unknown,)
+    assert r.level_reasons[0].startswith(f"Warning questions not answered: {unknown}")
+    assert not any("No warning signs" in reason for reason in r.level_reasons)
+
+
+def test_unanswered_warnings_are_shown_by_every_output() -> None:
+    r = assess(SKIPPED_WARNINGS)
+    question = load_content().questions["rf_bladder_bowel"].text
+    for text in (r.to_markdown(), r.to_html(), r.to_text()):
+        assert "Warning questions not answered" in text
+        assert "rf_night_pain" in text
+    assert html.escape(question) in r.to_html()
+    assert [s.key for s in r.sections()] == ["level", "unanswered", "causes", "service", "plan",
+                                             "note"]
+    assert "unanswered" not in [s.key for s in assess(DOMS).sections()]
+
+
+@pytest.mark.parametrize("flag", ["rf_fever", "rf_cancer_history", "rf_night_pain"])
+def test_urgent_red_flag_shows_no_cause_specific_plan(flag: str) -> None:
+    r = assess({**DOMS, flag: True})
+    assert r.level == "urgent" and r.red_flag
+    assert r.plan == ()
+    assert "Self-care plan" not in r.to_markdown() + r.to_html() + r.to_text()
+    fall = assess({**FALL, "osteoporosis": True})
+    assert fall.level == "urgent" and fall.plan == ()
+
+
+def test_wording_does_not_read_as_a_diagnosis() -> None:
+    r = assess(DOMS)
+    assert r.level == "self_care"
+    everything = r.to_markdown() + r.to_html() + r.to_text()
+    assert "likely to settle" not in everything and "usually settles" not in everything
+    n = len(load_content().conditions)
+    assert (f"your answers fit Delayed-onset muscle soreness (DOMS) best of the {n} common "
+            "causes this tool compares") in r.level_reasons[0]
+    assert f"Percentages compare only the {n} common causes" in everything
+
+
+def test_cold_leg_is_an_emergency_and_a_non_healing_sore_is_urgent() -> None:
+    cold = assess({**NO_FLAGS, "rf_cold_pale_leg": True})
+    assert cold.level == "emergency" and cold.service.id == "emergency_department"
+    sore = assess({**NO_FLAGS, "rf_foot_sore_not_healing": True})
+    assert sore.level == "urgent" and sore.service.id == "doctor"
+    assert [r.id for r in sore.fired] == ["vascular_nonhealing_sore"]
+    assert "sore" not in load_content().questions["rf_cold_pale_leg"].text

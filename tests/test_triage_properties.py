@@ -35,6 +35,39 @@ def test_never_crashes_and_result_is_consistent(answers: dict[str, Any]) -> None
     assert r.confidence in ("low", "moderate", "high")
     if r.level in ("routine", "self_care"):
         assert not r.fired
+    if r.fired:  # a warning sign: no cause-specific self-care plan
+        assert r.plan == ()
+
+
+@settings(max_examples=150, deadline=None)
+@given(ANSWERS)
+def test_self_care_only_when_no_red_flag_rule_could_still_fire(answers: dict[str, Any]) -> None:
+    r = assess(answers)
+    if r.unanswered_red_flags:
+        assert r.level != "self_care"
+        assert not any("No warning signs" in reason for reason in r.level_reasons)
+    if r.level == "self_care":
+        assert all(r.answers.get(q) is not None for q in CONTENT.red_flag_questions)
+        for rule in CONTENT.rules:
+            if rule.kind == "red_flag":
+                states = [c.holds(r.answers) for c in rule.when_all]
+                assert False in states or True not in states, rule.id
+
+
+SELF_CARE = {**{q: False for q in CONTENT.red_flag_questions}, "age": 30, "nprs": 4,
+             "duration": "under_3_days", "onset": "day_after_exercise", "new_exercise_72h": True,
+             "location": "whole_muscle", "tender_on_pressing": True}
+
+
+@settings(max_examples=150, deadline=None)
+@given(ANSWERS, st.sampled_from(CONTENT.red_flag_questions), st.booleans())
+def test_a_skipped_warning_question_is_never_self_care(answers: dict[str, Any], flag: str,
+                                                       from_self_care: bool) -> None:
+    assert assess(SELF_CARE).level == "self_care"
+    base = SELF_CARE if from_self_care else answers
+    r = assess({**base, flag: None})
+    assert r.level != "self_care"
+    assert flag in r.unanswered_red_flags
 
 
 @settings(max_examples=150, deadline=None)

@@ -83,3 +83,42 @@ def test_skip_logic_hides_bruising_until_injury_onset() -> None:
 def test_text_repr_is_the_stable_summary() -> None:
     w = TriageWizard()
     assert w._repr_mimebundle_()["text/plain"] == w.summary()
+
+
+def test_continue_anyway_does_not_silence_a_new_red_flag() -> None:
+    w = TriageWizard()
+    w.controls["rf_fever"].value = "yes"  # urgent
+    w.next()
+    assert w.page == "stop"
+    w.continue_anyway()
+    assert w.page == "step" and w.step == 1
+    w.back()
+    assert w.step == 0
+    w.controls["rf_saddle_numbness"].value = "yes"  # emergency, never continued past
+    w.next()
+    assert w.page == "stop"
+    assert "Seek medical attention now" in w.body.children[0].value
+    w.continue_anyway()  # continuing past both: no more stops for these two
+    for _ in range(N_STEPS):
+        w.next()
+    assert w.page == "summary" and w.result is not None and w.result.level == "emergency"
+
+
+def test_continue_anyway_stops_again_when_the_level_gets_more_severe() -> None:
+    w = TriageWizard({"rf_fever": True}, page="summary")
+    w.continue_anyway()
+    assert w.continued == {"infection_fever"} and w.continued_level == "urgent"
+    w.controls["rf_injecting_drugs"].value = "yes"  # fever + risk: emergency
+    w.go_to_summary()
+    assert w.page == "stop"
+    w.restart()
+    assert w.continued == set() and w.continued_level is None
+
+
+def test_summary_page_lists_unanswered_warning_questions() -> None:
+    w = TriageWizard({"onset": "day_after_exercise", "nprs": 4}, page="summary")
+    html = "".join(c.value for c in w.body.children if hasattr(c, "value")
+                   and isinstance(c.value, str))
+    assert "Warning questions not answered" in html and "rf_night_pain" in html
+    assert "Percentages compare only" in html
+    assert w.result is not None and w.result.level == "routine"

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _triage(args: argparse.Namespace) -> int:
     from gluteutils.errors import GluteError
-    from gluteutils.triage import LEVEL_TEXT, assess
+    from gluteutils.triage import assess
 
     path = Path(args.answers)
     try:
@@ -47,13 +47,5 @@ def _triage(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(result.to_markdown())
     else:
-        print(LEVEL_TEXT[result.level])
-        for reason in result.level_reasons:
-            print(f"  - {reason}")
-        print(f"Likely causes (confidence {result.confidence}):")
-        for i, cause in enumerate(result.causes[:3], start=1):
-            print(f"  {i}. {cause.name}: {cause.probability:.0%}")
-        print(f"Service: {result.service.name} - {result.service_reason}")
-        for item in result.plan:
-            print(f"  - {item.text}")
+        print(result.to_text())
     return 0

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from gluteutils.plots.triage import contribution_bars, contributions_figure, style_contributions
 from gluteutils.triage import (
     LEVEL_TEXT,
+    LEVELS,
     Content,
     Question,
     TriageResult,
@@ -99,7 +100,10 @@ class TriageWizard(WidgetApp):
             self.controls[qid].observe(self._on_answer, names="value")
         self.step = 0
         self.page = "step"  # "step", "stop" or "summary"
-        self.override = False
+        #: Red-flag rule ids the person chose to continue past, and the most severe level
+        #: among them; a new rule or a more severe level stops the wizard again.
+        self.continued: set[str] = set()
+        self.continued_level: str | None = None
         self.result: TriageResult | None = None
         self.figure: go.FigureWidget | None = None
         self.saved_path: Path | None = None
@@ -147,12 +151,26 @@ class TriageWizard(WidgetApp):
         """Ids of the red-flag rules the current answers fire."""
         return [r.id for r in fired_rules(self.answers(), self.content) if r.kind == "red_flag"]
 
+    def _must_stop(self) -> bool:
+        """Whether a red flag fires that the person has not already continued past.
+
+        Continuing past one flag never silences another: a rule not continued past, or a
+        level more severe than the one continued past, stops the wizard again.
+        """
+        fired = [r for r in fired_rules(self.answers(), self.content) if r.kind == "red_flag"]
+        if not fired:
+            return False
+        if any(r.id not in self.continued for r in fired):
+            return True
+        worst = min(LEVELS.index(r.level) for r in fired)
+        return self.continued_level is None or worst < LEVELS.index(self.continued_level)
+
     # ---- navigation
     def next(self) -> None:
         """Go to the next step (or the stop screen when a red flag is positive)."""
         if self.page != "step":
             return
-        if self.red_flags() and not self.override:
+        if self._must_stop():
             self.page = "stop"
         elif self.step + 1 >= len(self.groups):
             self.go_to_summary()
@@ -170,14 +188,24 @@ class TriageWizard(WidgetApp):
         self._render()
 
     def continue_anyway(self) -> None:
-        """Leave the stop screen and carry on (the triage level stays urgent/emergency)."""
-        self.override = True
+        """Leave the stop screen and carry on (the triage level stays urgent/emergency).
+
+        Only the red flags firing now are continued past: a new one, or a more severe level,
+        opens the stop screen again.
+        """
+        fired = [r for r in fired_rules(self.answers(), self.content) if r.kind == "red_flag"]
+        self.continued |= {r.id for r in fired}
+        levels = [r.level for r in fired]
+        if self.continued_level is not None:
+            levels.append(self.continued_level)
+        if levels:
+            self.continued_level = min(levels, key=LEVELS.index)
         self.page = "step"
         self.next()
 
     def go_to_summary(self) -> None:
         """Show the summary page (or the stop screen if a red flag is positive)."""
-        if self.red_flags() and not self.override:
+        if self._must_stop():
             self.page = "stop"
             self.step = max(i for i, g in enumerate(self.groups) if g.red_flag)
         else:
@@ -190,7 +218,8 @@ class TriageWizard(WidgetApp):
         """Clear every answer and go back to step 1."""
         for qid, q in self.questions.items():
             _write(q, self.controls[qid], None)
-        self.step, self.page, self.override, self.result = 0, "step", False, None
+        self.step, self.page, self.result = 0, "step", None
+        self.continued, self.continued_level = set(), None
         self._render()
 
     def save_summary(self, folder: str | Path | None = None) -> Path:
@@ -255,20 +284,15 @@ class TriageWizard(WidgetApp):
     def _summary_children(self) -> list[widgets.Widget]:
         result = self.result or assess(self.answers(), self.content)
         colour = LEVEL_COLOURS[result.level]
-        reasons = "".join(f"<li>{r}</li>" for r in result.level_reasons)
-        causes = "".join(f"<li><b>{c.name}</b>: {c.probability:.0%}</li>"
-                         for c in result.causes[:3])
-        plan = "".join(f"<li>{p.text}</li>"
-                       for p in result.plan)
-        top = widgets.HTML(
-            f"<div style='border:3px solid {colour};padding:8px'><b>{LEVEL_TEXT[result.level]}"
-            f"</b><ul>{reasons}</ul></div><h4>Likely causes (confidence: {result.confidence}; "
-            f"answered {result.answered} of {result.asked})</h4><ol>{causes}</ol>")
-        bottom = widgets.HTML(
-            f"<h4>Service: {result.service.name}</h4><p>{result.service_reason}</p>"
-            + (f"<h4>Self-care plan</h4><ul>{plan}</ul>" if plan else "")
-            + "<p><i>Educational tool, not a diagnosis.</i></p>")
-        return [top, self._figure(result), bottom]
+        parts = result.sections_html(details=False)
+        keys = [sec.key for sec in result.sections()]
+        split = keys.index("causes") + 1
+        parts[0] = f"<div style='border:3px solid {colour};padding:8px'>{parts[0]}</div>"
+        if "unanswered" in keys:
+            i = keys.index("unanswered")
+            parts[i] = f"<div style='border:2px solid #c66a00;padding:6px'>{parts[i]}</div>"
+        return [widgets.HTML("".join(parts[:split])), self._figure(result),
+                widgets.HTML("".join(parts[split:]))]
 
     def _figure(self, result: TriageResult) -> go.FigureWidget:
         table = result.contributions_table(top_n=3)
