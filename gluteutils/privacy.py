@@ -145,6 +145,11 @@ def find_identifiers(data: OutcomeData, export: pd.DataFrame, columns: list[str]
     return hits
 
 
+def _as_text(col: pd.Series) -> pd.Series:
+    """Sort key: ids by their text (not a categorical's order), other columns as they are."""
+    return col.astype(str) if col.name == "episode_id" else col
+
+
 def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path | dict[str, Any],
               *, k: int = DEFAULT_K, seed: int | None = None,
               quasi_identifiers: list[str] | None = None) -> AnonymisedData:
@@ -152,7 +157,11 @@ def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path |
 
     Raises :class:`gluteutils.errors.PrivacyError` if the mapping would copy a declared
     identifier, or if any identifier value is found in the output; data problems raise
-    :class:`gluteutils.errors.DataValidationError` naming the export row and column.
+    :class:`gluteutils.errors.DataValidationError` naming the export row and column (a
+    DataFrame's index is taken as the 1-based export row numbers when it is a unique integer
+    index starting at 1 or later, e.g. :func:`read_export`'s after rows were dropped;
+    otherwise rows are numbered 1..n). Both output tables are ordered by the new random
+    ``episode_id`` (then ``visit_day``), never by the export's order.
     """
     m = mapping if isinstance(mapping, Mapping) else read_mapping(mapping)
     _check_mapping_privacy(m)
@@ -162,7 +171,12 @@ def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path |
     else:
         file = "export"
         frame = export.copy()
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        # keep the caller's export row numbers (e.g. read_export's, after bad rows were
+        # dropped) so problems name the right row; otherwise number the rows 1..n
+        idx = frame.index
+        if not (pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique
+                and (len(idx) == 0 or idx.min() >= 1)):
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
     data = apply_mapping(frame, m, file=file, seed=seed)
     qis = list(quasi_identifiers if quasi_identifiers is not None else m.quasi_identifiers)
     unknown = [q for q in qis if q not in data.episodes.columns]
@@ -171,8 +185,11 @@ def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path |
                            "episodes (they were removed entirely, or are misspelt)")
     k_before = k_anonymity(data.episodes, qis)
     episodes, actions = enforce_k_anonymity(data.episodes, qis, k)
+    # export order would re-identify (ids were drawn in that order): order by the random id
+    episodes = episodes.sort_values("episode_id", key=_as_text, kind="stable")
     episodes = episodes.reset_index(drop=True)
     visits = data.visits[data.visits["episode_id"].isin(episodes["episode_id"])]
+    visits = visits.sort_values(["episode_id", "visit_day"], key=_as_text, kind="stable")
     result = OutcomeData(episodes=episodes, visits=visits.reset_index(drop=True),
                          report=data.report)
     k_after = k_anonymity(episodes, qis)
@@ -243,13 +260,23 @@ def suppress_small_cells(table: pd.DataFrame, threshold: int = 5, *,
         if rows is None or cols is None:
             raise ValueError("a tidy table needs count=, rows= and cols=")
         row_keys = [rows] if isinstance(rows, str) else list(rows)
+        keys = [*row_keys, cols]
+        dup = table.duplicated(keys, keep=False)
+        if dup.any():
+            shown = table.loc[dup, keys].drop_duplicates().head(5).to_dict("records")
+            raise ValueError(f"a tidy table needs one row per ({', '.join(keys)}); "
+                             f"{int(dup.sum())} rows share a key, e.g. {shown} "
+                             "(aggregate them first)")
+        # a missing key is its own level (never dropped, so never shown unchecked)
+        has_missing = bool(table[keys].isna().any().any())
         wide = table.pivot_table(index=row_keys, columns=cols, values=count, aggfunc="sum",
-                                 fill_value=0, observed=True)
+                                 fill_value=0, observed=True, dropna=not has_missing)
         masked = suppress_small_cells(wide, threshold, complementary=complementary)
         flags = masked.attrs["suppressed"].stack().rename("__suppressed__")
-        keyed = table.join(flags, on=[*row_keys, cols])
+        keyed = table.join(flags, on=keys)
         out = table.copy()
-        hide = keyed["__suppressed__"].fillna(False).astype(bool).to_numpy()
+        # a cell the cross-table did not decide on is hidden, never shown unflagged
+        hide = keyed["__suppressed__"].astype("boolean").fillna(True).to_numpy(dtype=bool)
         out[count] = out[count].astype("Int64")
         out.loc[hide, count] = pd.NA
         if marker is not None:

@@ -132,3 +132,78 @@ def test_wide_empty_cells_mean_no_visit(tmp_path):
     first = data.visits[data.visits.episode_id == data.episodes.episode_id.iloc[0]]
     assert list(first.visit_day) == [0, 3, 10]
     assert data.episodes["sessions_attended"].iloc[0] == 3
+
+
+def _small_spec(**columns):
+    return {"name": "t", "episode": ["pid"],
+            "constants": {"therapy": "home_self_care"},
+            "columns": {"condition": {"column": "cond"}, "pain_nprs": {"column": "pain"},
+                        "visit_day": {"column": "day"}, "visit_type": {"derive": True},
+                        **columns}}
+
+
+def test_missing_episode_key_is_reported_not_merged(tmp_path):
+    # two key-less rows must not become one episode "None"
+    path = tmp_path / "e.csv"
+    path.write_text("pid,cond,pain,day\n1,doms,5,0\n,doms,4,0\n1,doms,3,50\n,doms,2,0\n",
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_export(path, _small_spec())
+    assert [(p.row, p.column, p.message) for p in info.value.problems] == [
+        (2, "pid", "episode key missing"), (4, "pid", "episode key missing")]
+    data = load_export(path, _small_spec(), lenient=True)
+    assert len(data.episodes) == 1 and len(data.visits) == 2
+    assert list(data.report["row"]) == [2, 4]
+    assert set(data.report["message"]) == {"episode key missing"}
+
+
+def test_visits_of_a_rejected_episode_are_each_reported(tmp_path):
+    # episode 1 has an invalid condition: its 3 visit rows all leave, each with a report line
+    path = tmp_path / "e.csv"
+    path.write_text("pid,cond,pain,day\n1,bogus,5,0\n2,doms,4,0\n1,bogus,3,3\n1,bogus,2,7\n"
+                    "2,doms,1,3\n", encoding="utf-8")
+    data = load_export(path, _small_spec(), lenient=True)
+    assert len(data.episodes) == 1 and len(data.visits) == 2
+    assert list(data.report["row"]) == [1, 3, 4]
+    later = data.report[data.report["row"] > 1]
+    assert later["message"].str.startswith("episode rejected: ").all()
+    assert (later["column"] == "condition").all()
+    # every export row is either kept or reported
+    assert len(data.visits) + data.report["row"].nunique() == 5
+
+
+def _dob_spec():
+    return _small_spec(
+        visit_day={"column": "seen", "date_format": "%Y-%m-%d"},
+        age_band={"column": "dob", "date_of_birth": True, "date_format": "%d/%m/%Y",
+                  "visit_date": "seen"})
+
+
+def test_age_from_date_of_birth_uses_the_visit_dates_format(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("pid,cond,pain,seen,dob\n1,doms,5,2025-03-01,02/03/1980\n"
+                    "1,doms,3,2025-03-08,02/03/1980\n2,doms,4,2025-03-01,01/03/1955\n",
+                    encoding="utf-8")
+    spec = _dob_spec()
+    del spec["columns"]["visit_day"]  # put the visit_day rule after the age_band rule
+    spec["columns"]["visit_day"] = {"column": "seen", "date_format": "%Y-%m-%d"}
+    data = load_export(path, spec)
+    assert list(data.episodes["age_band"].astype(str)) == ["40-49", "70+"]
+
+
+def test_bad_visit_dates_and_negative_ages_are_reported(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("pid,cond,pain,seen,dob\n1,doms,5,2025-03-01,02/03/1980\n"
+                    "1,doms,3,2025-13-08,02/03/1980\n2,doms,4,2025-03-01,01/03/2026\n",
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_export(path, _dob_spec())
+    assert [(p.row, p.column, p.message) for p in info.value.problems] == [
+        (2, "seen", "not a date in the declared format"),  # once, though two rules read it
+        (3, "dob", "date of birth after the episode's first visit")]
+    # a visit-date format the rules disagree on cannot silently empty every age band
+    spec = _dob_spec()
+    spec["columns"]["visit_day"] = {"column": "seen", "date_format": "%d/%m/%Y"}
+    with pytest.raises(DataValidationError) as info:
+        load_export(path, spec)
+    assert {p.column for p in info.value.problems} == {"seen"}

@@ -130,6 +130,30 @@ def test_unmapped_clinic_label_is_a_data_error(export):
     assert (p.row, p.column, p.value) == (5, "service", "Chiro")
 
 
+
+def test_problem_rows_keep_the_callers_export_row_numbers(export):
+    # as after byod drops invalid rows: export rows 1-based with gaps
+    bad = export.copy()
+    bad.index = pd.RangeIndex(1, len(bad) + 1)
+    bad = bad.drop(index=[2, 4, 6])
+    bad.loc[10, "service"] = "Chiro"
+    with pytest.raises(DataValidationError) as info:
+        privacy.anonymise(bad, MAPPING)
+    p = info.value.problems[0]
+    assert (p.row, p.column, p.value) == (10, "service", "Chiro")
+
+
+def test_output_order_does_not_follow_the_export(export, result):
+    # ids are drawn in export order: the tables must be ordered by the random id instead
+    ep_ids = result.data.episodes["episode_id"].astype(str).tolist()
+    assert ep_ids == sorted(ep_ids)
+    visits = result.data.visits
+    keys = list(zip(visits["episode_id"].astype(str), visits["visit_day"], strict=True))
+    assert keys == sorted(keys)
+    reversed_export = privacy.anonymise(export.iloc[::-1], MAPPING, seed=5).data.episodes
+    assert reversed_export["episode_id"].astype(str).tolist() == sorted(
+        reversed_export["episode_id"].astype(str))
+
 def test_find_identifiers_detects_a_leak(export, result):
     leaky = result.data.episodes.copy()
     leaky["episode_id"] = leaky["episode_id"].astype(object)
@@ -171,6 +195,29 @@ def test_tidy_table_suppression():
     assert untouched["n"].tolist() == [20, 30, 40, 50]
 
 
+
+def test_tidy_table_rejects_duplicate_keys():
+    # (a, x) twice: summing would decide on 6 and show both 3s
+    tidy = pd.DataFrame({"condition": ["a", "a", "b", "b", "a"],
+                         "therapy": ["x", "x", "x", "y", "y"], "n": [3, 3, 40, 50, 30]})
+    with pytest.raises(ValueError, match="share a key"):
+        privacy.suppress_small_cells(tidy, 5, count="n", rows="condition", cols="therapy")
+
+
+def test_tidy_table_missing_key_is_its_own_level():
+    tidy = pd.DataFrame({"condition": ["a", "a", None, None, "b", "b"],
+                         "therapy": ["x", "y", "x", "y", "x", "y"],
+                         "n": [20, 30, 2, 9, 40, 50]})
+    out = privacy.suppress_small_cells(tidy, 5, count="n", rows="condition", cols="therapy")
+    # the small count with a missing condition is masked, and so is its row complement
+    assert out["n"].isna().tolist()[2:4] == [True, True]
+    assert out.attrs["suppressed"].sum() >= 4  # column x needs a complement too
+    cat = tidy.assign(condition=pd.Categorical(tidy["condition"], categories=["b", "a"]))
+    out = privacy.suppress_small_cells(cat, 5, count="n", rows="condition", cols="therapy",
+                                       marker="n.p.")
+    assert out["n"].tolist()[2] == "n.p."
+
+
 def test_rejects_non_counts():
     with pytest.raises(ValueError):
         privacy.suppress_small_cells(pd.DataFrame({"a": [1.5, 2]}))
@@ -209,3 +256,21 @@ def test_anonymised_facts_match_the_source_cohort(export):
     for col in ("age_band", "sex", "site", "condition", "therapy"):
         assert sorted(full.episodes[col].astype(str)) == sorted(truth[col].astype(str)), col
     assert sorted(full.episodes["sessions_attended"]) == sorted(truth["sessions_attended"])
+
+
+@pytest.mark.parametrize("case", ["bad mapping", "k 0", "missing export"])
+def test_anonymise_cli_fails_cleanly_on_bad_arguments(tmp_path, capsys, case):
+    from gluteutils.cli import main
+
+    export = data_path("mappings", "demo_clinic_export.csv")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("- not\n- a mapping\n", encoding="utf-8")
+    args = {"bad mapping": [str(export), "--mapping", str(mapping)],
+            "k 0": [str(export), "--mapping", str(MAPPING), "--k", "0"],
+            "missing export": [str(tmp_path / "nope.csv"), "--mapping", str(MAPPING)]}[case]
+    out = tmp_path / "o"
+    rc = main(["anonymise", args[0], str(out), *args[1:]])
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "FAILED:" in err and "Traceback" not in err
+    assert not out.exists()

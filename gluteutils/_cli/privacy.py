@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _anonymise(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from gluteutils.errors import DataValidationError, PrivacyError
+    from gluteutils.errors import DataValidationError, GluteError, PrivacyError
     from gluteutils.outcomes.io import write_table
     from gluteutils.outcomes.schema import datapackage_descriptor
     from gluteutils.privacy import anonymise
@@ -34,6 +34,10 @@ def _anonymise(args: argparse.Namespace) -> int:
     except (DataValidationError, PrivacyError) as exc:
         steps.close()
         print(f"FAILED: {exc}")
+        return 1
+    except (GluteError, ValueError, OSError) as exc:  # bad mapping, --k 0, unreadable file
+        steps.close()
+        print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     steps.update(1)
     out: Path = args.output

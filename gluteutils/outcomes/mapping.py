@@ -185,8 +185,18 @@ def _age_band(age: pd.Series, rule: dict[str, Any], rows: pd.Index, column: str,
     return band
 
 
+def _visit_date_format(mapping: Mapping, rule: dict[str, Any]) -> str | None:
+    """The format of a date-of-birth rule's visit dates: the ``visit_day`` rule's
+    ``date_format`` when it reads the same export column, else the rule's own."""
+    visit_rule = mapping.columns.get("visit_day", {})
+    if (rule.get("date_of_birth") and "date_format" in visit_rule
+            and str(visit_rule.get("column")) == str(rule.get("visit_date"))):
+        return str(visit_rule["date_format"])
+    return None
+
+
 def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
-                problems: list[DataProblem]) -> pd.Series:
+                problems: list[DataProblem], *, visit_format: str | None = None) -> pd.Series:
     src = str(rule["column"])
     raw = export[src]
     rows = export.index
@@ -203,13 +213,24 @@ def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
         return _parse_dates(raw, src, str(rule["date_format"]), file, problems)
     if rule.get("age") or rule.get("date_of_birth"):
         if rule.get("date_of_birth"):
-            dob = _parse_dates(raw, src, str(rule.get("date_format", "%Y-%m-%d")), file, problems)
-            visit = _parse_dates(export[str(rule["visit_date"])], str(rule["visit_date"]),
-                                 str(rule.get("date_format", "%Y-%m-%d")), file, [])
+            fmt = str(rule.get("date_format", "%Y-%m-%d"))
+            dob = _parse_dates(raw, src, fmt, file, problems)
+            visit_src = str(rule["visit_date"])
+            # the visit dates' problems are reported too (once: apply_mapping drops repeats
+            # when the visit_day rule reads the same column)
+            visit = _parse_dates(export[visit_src], visit_src, visit_format or fmt, file,
+                                 problems)
             first = visit.groupby(export["__episode__"]).transform("min")
             years = (first.dt.year - dob.dt.year) - (
                 (first.dt.month * 100 + first.dt.day) < (dob.dt.month * 100 + dob.dt.day))
             age = years.astype("float64")
+            negative = age < 0
+            for r, v in raw[negative].items():
+                problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
+                                            "date of birth after the episode's first visit",
+                                            f"a date of birth before the first {visit_src}",
+                                            str(v)))
+            age = age.where(~negative)
         else:
             age = _numeric(raw, src, file, problems)
         return _age_band(age, rule, rows, src, file, problems)
@@ -271,14 +292,25 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
 
     problems: list[DataProblem] = []
     export = export.astype(object).where(export.notna() & (export != ""), None)  # type: ignore[call-overload]
+    # a row without an episode key belongs to no episode: reported, and given a key of its
+    # own so it is never merged with other key-less rows
+    keyless = export[mapping.episode].isna()
+    for col in mapping.episode:
+        for r in export.index[keyless[col].to_numpy()]:
+            problems.append(DataProblem(file, int(r), col, "episode key missing",
+                                        "a value identifying the episode"))
     export["__episode__"] = export[mapping.episode].astype(str).agg("\x1f".join, axis=1)
+    no_key = keyless.any(axis=1).to_numpy()
+    export.loc[no_key, "__episode__"] = [f"\x00row {r}" for r in export.index[no_key]]
     if mapping.layout == "wide":
         export = _wide_to_long(export, mapping)
     values: dict[str, Any] = {}
     for col, rule in mapping.columns.items():
         if "derive" in rule or (mapping.layout == "wide" and col in mapping.wide_columns()):
             continue
-        values[col] = _apply_rule(export, col, rule, file, problems)
+        values[col] = _apply_rule(export, col, rule, file, problems,
+                                  visit_format=_visit_date_format(mapping, rule))
+    problems = list({(p.row, p.column, p.message, p.value): p for p in problems}.values())
     for col, const in mapping.constants.items():
         values[col] = pd.Series([const] * len(export), index=export.index, dtype=object)
     if mapping.layout == "wide":
@@ -341,8 +373,24 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     episodes = episodes[[c for c in S.EPISODE_COLUMNS if c in episodes.columns]]
     ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=lenient)
     vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=lenient)
+    # visits of a rejected episode are left out too: one report line per visit row
+    rejected_ids = set(episodes["episode_id"]) - set(ep_typed["episode_id"])
+    first_row = {eid: int(r) for r, eid in episodes["episode_id"].items()}  # type: ignore[call-overload]
+    reason = {eid: [p for p in ep_probs if p.row == first_row[eid]] for eid in rejected_ids}
+    reported = {p.row for p in [*problems, *ep_probs, *vi_probs]}
+    visit_probs: list[DataProblem] = []
+    for r, eid in visits.loc[visits["episode_id"].isin(rejected_ids), "episode_id"].items():
+        if int(r) in reported:  # type: ignore[call-overload]
+            continue
+        reported.add(int(r))  # type: ignore[call-overload]
+        why = reason.get(eid) or []
+        rep = first_row.get(eid)
+        visit_probs.append(DataProblem(
+            file, int(r), why[0].column if why else None,  # type: ignore[call-overload]
+            "episode rejected: " + ("; ".join(p.message for p in why) or "invalid episode"),
+            f"a valid episode (see export row {rep})" if rep is not None else None))
     vi_typed = vi_typed[vi_typed["episode_id"].isin(ep_typed["episode_id"])]
-    report = _report(problems + ep_probs + vi_probs)
+    report = _report(problems + ep_probs + vi_probs + visit_probs)
     return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report)
 
 
