@@ -1,4 +1,5 @@
-"""The explorer's fast aggregates equal the slow pandas / lifelines answers."""
+"""The explorer's fast aggregates equal the slow pandas / lifelines answers, and nothing it
+publishes (trajectory point, curve step, count) rests on fewer than 5 people."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter
 
-from gluteutils.outcomes.explorer import Explorer, ExplorerError, Filters
+from gluteutils.outcomes.explorer import (
+    SUPPRESSED,
+    Explorer,
+    ExplorerError,
+    Filters,
+    episode_counts,
+)
 from gluteutils.outcomes.models import responders
 from gluteutils.outcomes.schema import AGE_BANDS, SEXES, THERAPIES
 
@@ -33,9 +40,11 @@ def tiny_cohort(n: int = 600, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame
         days = [0, 2, 4, 7] if c == "doms" else [0, 14, 28, 56]
         if rng.random() < 0.15:
             days = days[:-1]  # lost before review
+        elif c != "doms" and rng.random() < 0.3:
+            days = [0, 14, 16, 28, 56]  # two visits in week 2 (one person, one value)
         for j, d in enumerate(days):
             pain = base if d == 0 else int(np.clip(base - rng.integers(0, 4) * j, 0, 10))
-            vtype = "baseline" if d == 0 else ("review" if d == days[-1] and len(days) == 4
+            vtype = "baseline" if d == 0 else ("review" if d == days[-1] and len(days) >= 4
                                                else "treatment")
             lefs = float(rng.integers(20, 80)) if rng.random() > 0.1 else np.nan
             rows.append((f"E{i:09d}", d, vtype, pain, lefs))
@@ -60,7 +69,10 @@ def test_trajectory_means_match_pandas(data, explorer):
     merged = visits.merge(ep, on="episode_id")
     merged = merged[merged["condition"] == "sciatica_disc"].dropna(subset=["function_lefs"])
     merged["time"] = merged["visit_day"] // 7
-    g = merged.groupby(["therapy", "time"])["function_lefs"]
+    # one value per person per week: the mean of that person's visits in the week
+    person = merged.groupby(["therapy", "time", "episode_id"])["function_lefs"].mean()
+    assert len(person) < len(merged)  # the cohort has people with two visits in one week
+    g = person.groupby(["therapy", "time"])
     expect = pd.DataFrame({"mean": g.mean(), "sem": g.sem(), "n": g.size()})
     got = view.trajectory.set_index(["therapy", "time"])
     assert len(got) > 0
@@ -98,9 +110,18 @@ def test_kaplan_meier_equals_lifelines(data, explorer):
     dur = rec.reindex(last.index).fillna(last)
     event = rec.reindex(last.index).notna()
     kmf = KaplanMeierFitter().fit(dur, event)
-    curve = view.km[view.km.therapy == "physiotherapy"].set_index("time")["recovered"]
+    km = view.km[view.km.therapy == "physiotherapy"].set_index("time")
+    curve = km["recovered"]
+    ended = False
     for t in range(int(dur.max()) + 1):
-        assert curve.loc[t] == pytest.approx(1 - float(kmf.survival_function_at_times(t).iloc[0]))
+        n_at_risk = int((dur >= t).sum())
+        ended = ended or n_at_risk < 5
+        if ended:  # the curve stops from the first day fewer than 5 are at risk
+            assert np.isnan(curve.loc[t]) and pd.isna(km.loc[t, "at_risk"])
+        else:
+            assert curve.loc[t] == pytest.approx(
+                1 - float(kmf.survival_function_at_times(t).iloc[0]))
+            assert km.loc[t, "at_risk"] == n_at_risk
     at0 = view.at_risk.set_index(["therapy", "time"]).loc[("physiotherapy", 0), "at_risk"]
     assert at0 == len(ids)
 
@@ -150,6 +171,104 @@ def test_no_small_cell_is_ever_shown(explorer, therapies, ages, sexes):
     assert not ((lost > 0) & (lost < 5)).any()
     shown_rev = view.table["with_review"].dropna()
     assert not ((shown_rev > 0) & (shown_rev < 5)).any()
+    km_at_risk = view.km["at_risk"].dropna()
+    assert (km_at_risk >= 5).all()
+    assert view.km.loc[view.km["at_risk"].isna(), "recovered"].isna().all()
+
+
+def _km_steps_at_risk(ep: pd.DataFrame, visits: pd.DataFrame, view) -> list[tuple[str, int, int]]:
+    """(therapy, day, people at risk) of every day the published curves cover, recomputed from
+    the raw tables (recovery = first post-baseline visit with pain <= 1, else censored)."""
+    out = []
+    for therapy, km in view.km.groupby("therapy", observed=True):
+        drawn = km.dropna(subset=["recovered"])
+        ids = set(ep.loc[ep.therapy == therapy, "episode_id"])
+        v = visits[visits.episode_id.isin(ids)]
+        rec = v[(v.visit_day > 0) & (v.pain_nprs <= 1)].groupby("episode_id")["visit_day"].min()
+        last = v.groupby("episode_id")["visit_day"].max()
+        dur = rec.reindex(last.index).fillna(last)
+        out += [(str(therapy), int(t), int((dur >= t).sum())) for t in drawn["time"]]
+    return out
+
+
+def test_km_curves_end_where_fewer_than_5_are_at_risk():
+    """Reviewer case on the shipped data: sciatica_stenosis, 70+, female, home self-care had a
+    step at day 62 with 3 people at risk."""
+    from gluteutils import outcomes
+
+    data = outcomes.load()
+    ex = Explorer.from_data(data)
+    f = Filters("sciatica_stenosis", therapies=("home_self_care",), age_bands=("70+",),
+                sexes=("female",))
+    view = ex.update(f)
+    ep = data.episodes
+    ep = ep[(ep.condition == f.condition) & (ep.age_band == "70+") & (ep.sex == "female")]
+    steps = _km_steps_at_risk(ep.astype({"therapy": str}), data.visits, view)
+    assert steps and min(n for _, _, n in steps) >= 5
+    assert max(t for _, t, _ in steps) < 62
+    assert (view.km["at_risk"].dropna() >= 5).all()
+    assert any("fewer than 5 people are still followed" in n for n in view.notes)
+    # the figure draws nothing where the curve ended
+    from gluteutils.plots import outcomes as plots
+
+    fig = plots.km_figure(view.km, view.at_risk, levels=THERAPIES)
+    curve = next(t for t in fig.data if t.meta == "home_self_care" and t.mode == "lines")
+    assert len(curve.x) and max(curve.x) < 62 and np.isfinite(curve.y).all()
+
+
+def test_trajectory_counts_people_not_visits():
+    """Four people with two visits each in week 1 are 8 visits but 4 people: hidden."""
+    n = 6
+    ep = pd.DataFrame({"episode_id": [f"P{i}" for i in range(n)], "condition": "sciatica_disc",
+                       "therapy": "physiotherapy", "age_band": "40-49", "sex": "female"})
+    rows = []
+    for i in range(n):
+        days = [0, 7, 9, 56] if i < 4 else [0, 56]
+        for d in days:
+            vtype = {0: "baseline", 56: "review"}.get(d, "treatment")
+            rows.append((f"P{i}", d, vtype, float(8 - d // 7 + i % 2), 40.0 + i + d / 7))
+    visits = pd.DataFrame(rows, columns=["episode_id", "visit_day", "visit_type", "pain_nprs",
+                                         "function_lefs"])
+    view = Explorer(ep, visits, threshold=5).update(Filters("sciatica_disc"))
+    traj = view.trajectory.set_index("time")
+    assert 1 not in traj.index  # 8 visits in week 1, but only 4 people
+    assert traj.loc[0, "n"] == n and traj.loc[8, "n"] == n
+    assert any("fewer than 5 people" in note for note in view.notes)
+    # a person with several visits in a bin counts once, with the mean of those visits
+    visits2 = pd.concat([visits, visits[visits.visit_day == 56].assign(visit_day=57,
+                                                                         pain_nprs=0.0,
+                                                                         visit_type="treatment")])
+    traj2 = Explorer(ep, visits2).update(Filters("sciatica_disc")).trajectory.set_index("time")
+    week8 = visits2[visits2.visit_day >= 56].groupby("episode_id")["pain_nprs"].mean()
+    assert traj2.loc[8, "n"] == n
+    assert traj2.loc[8, "mean"] == pytest.approx(week8.mean())
+    half = (traj2.loc[8, "upper"] - traj2.loc[8, "lower"]) / 2
+    from scipy.stats import t
+
+    assert half == pytest.approx(t.ppf(0.975, n - 1) * week8.sem())
+
+
+def test_episode_counts_uses_complementary_suppression():
+    rows = {("doms", "physiotherapy"): 3, ("doms", "home_self_care"): 20,
+            ("doms", "myotherapy_massage"): 30, ("sciatica_disc", "physiotherapy"): 40,
+            ("sciatica_disc", "home_self_care"): 25, ("sciatica_disc", "myotherapy_massage"): 0,
+            ("piriformis_syndrome", "physiotherapy"): 12,
+            ("piriformis_syndrome", "home_self_care"): 11,
+            ("piriformis_syndrome", "myotherapy_massage"): 9}
+    ep = pd.DataFrame([(c, t) for (c, t), k in rows.items() for _ in range(k)],
+                      columns=["condition", "therapy"])
+    out = episode_counts(ep)
+    shown = out.map(lambda v: isinstance(v, (int, np.integer)))
+    hidden = out == SUPPRESSED
+    assert hidden.loc["doms", "physiotherapy"]
+    # the 3 cannot be derived from its row or column: a second cell is hidden in each
+    assert hidden.loc["doms"].sum() >= 2 and hidden["physiotherapy"].sum() >= 2
+    for line in [*(hidden.loc[r] for r in hidden.index), *(hidden[c] for c in hidden.columns)]:
+        assert line.sum() != 1
+    values = out.where(shown)
+    assert not ((values > 0) & (values < 5)).fillna(False).to_numpy().any()
+    assert out.loc["sciatica_disc", "myotherapy_massage"] == "-"  # never used: not a small cell
+    assert out.loc["sciatica_disc", "physiotherapy"] == 40
 
 
 def test_widget_updates_figures_in_place(data):

@@ -13,6 +13,16 @@ event table holds); ``tests/test_explorer.py`` checks it equals
 ``lifelines.KaplanMeierFitter`` on the same data. Confidence intervals: t-based for means,
 Wilson (``statsmodels.stats.proportion.proportion_confint``) for responder rates.
 
+Every published number rests on at least ``threshold`` (default 5) people:
+
+* trajectories count people, not visits: a person with several visits in one time bin
+  contributes one value (the mean of those visits), and bins with fewer than ``threshold``
+  people are left out; confidence intervals are over people;
+* each Kaplan-Meier curve ends (``NaN``) from the first day fewer than ``threshold`` people
+  are at risk, and the published ``km`` frame carries no at-risk count below ``threshold``;
+* :func:`episode_counts` uses :func:`gluteutils.privacy.suppress_small_cells` (with
+  complementary suppression).
+
 Definitions (fixed before looking at any data):
 
 * responder: NPRS at the review visit at least 2 points AND at least 30% below baseline
@@ -38,10 +48,10 @@ from gluteutils.outcomes.models import MCID_FRACTION, MCID_POINTS, responders
 from gluteutils.outcomes.schema import (
     AGE_BANDS,
     CONDITIONS,
-    REFERENCE_THERAPY,
     SEXES,
     THERAPIES,
 )
+from gluteutils.privacy import suppress_small_cells
 
 #: Outcomes a clinician can pick for the trajectory figure.
 OUTCOMES: dict[str, str] = {"pain_nprs": "Pain (NPRS 0-10)",
@@ -49,6 +59,8 @@ OUTCOMES: dict[str, str] = {"pain_nprs": "Pain (NPRS 0-10)",
 #: Conditions whose visits are binned by day (all others by week).
 DAILY_CONDITIONS: frozenset[str] = frozenset({"doms"})
 DEFAULT_THRESHOLD = 5
+#: What a suppressed count shows in a published table.
+SUPPRESSED = "n.p."
 
 
 class ExplorerError(GluteError, ValueError):
@@ -64,6 +76,16 @@ class Filters:
     age_bands: tuple[str, ...] = ()
     sexes: tuple[str, ...] = ()
     outcome: str = "pain_nprs"
+
+
+@dataclass(frozen=True)
+class _PersonBins:
+    """One row per episode x time bin for one outcome (sorted by episode)."""
+
+    bounds: np.ndarray  # row range of each condition
+    local: np.ndarray  # episode index within its condition
+    key: np.ndarray  # therapy * nbins[condition] + time bin
+    value: np.ndarray  # mean of that person's visits in the bin
 
 
 @dataclass
@@ -148,10 +170,10 @@ class Explorer:
         self._v_values = {
             name: pd.to_numeric(visits[name], errors="coerce").to_numpy(dtype=float)[vorder]
             for name in OUTCOMES if name in visits.columns}
-        self._v_bounds = np.searchsorted(self._v_ep, self._ep_bounds)
+        v_bounds = np.searchsorted(self._v_ep, self._ep_bounds)
         self._nbins = np.array([
             int(self._v_bin[a:b].max()) + 1 if b > a else 1
-            for a, b in zip(self._v_bounds[:-1], self._v_bounds[1:], strict=True)])
+            for a, b in zip(v_bounds[:-1], v_bounds[1:], strict=True)])
 
         # per-episode baseline / review pain, responder flag, time to recovery
         pain = self._v_values["pain_nprs"]
@@ -176,14 +198,30 @@ class Explorer:
             int(self._duration[a:b].max()) + 1 if b > a else 1
             for a, b in zip(self._ep_bounds[:-1], self._ep_bounds[1:], strict=True)])
 
-        # integer keys for the per-update bincounts (therapy x time bin / therapy x day)
-        v_cond = self._cond[self._v_ep]
-        self._v_local = (self._v_ep - self._ep_bounds[v_cond]).astype(np.int32)
-        self._v_key = (self._therapy[self._v_ep].astype(np.int32) * self._nbins[v_cond]
-                       + self._v_bin).astype(np.int32)
-        self._v_valid = {k: ~np.isnan(v) for k, v in self._v_values.items()}
+        # one value per person per time bin (mean of that person's visits in the bin), so the
+        # trajectories count people, not visits; integer keys for the per-update bincounts
+        # (therapy x time bin / therapy x day)
+        self._person_bins = {name: self._per_person_bin(values)
+                             for name, values in self._v_values.items()}
         self._km_key = (self._therapy.astype(np.int32) * self._max_day[self._cond]
                         + self._duration).astype(np.int32)
+
+    def _per_person_bin(self, values: np.ndarray) -> _PersonBins:
+        """Collapse the non-missing visits of one outcome to one row per episode x time bin."""
+        valid = ~np.isnan(values)
+        width = int(self._v_bin.max()) + 1 if len(self._v_bin) else 1
+        pk = self._v_ep[valid].astype(np.int64) * width + self._v_bin[valid]
+        uk, inv = np.unique(pk, return_inverse=True)
+        inv = inv.ravel()
+        mean = np.bincount(inv, weights=values[valid]) / np.bincount(inv)
+        ep = (uk // width).astype(np.int32)
+        tbin = (uk % width).astype(np.int32)
+        cond = self._cond[ep]
+        return _PersonBins(
+            bounds=np.searchsorted(ep, self._ep_bounds),  # rows are sorted by episode
+            local=(ep - self._ep_bounds[cond]).astype(np.int32),
+            key=(self._therapy[ep].astype(np.int32) * self._nbins[cond] + tbin).astype(np.int32),
+            value=mean)
 
     @classmethod
     def from_data(cls, data: Any, *, threshold: int = DEFAULT_THRESHOLD,
@@ -227,12 +265,14 @@ class Explorer:
             notes.append(f"{len(small)} therapy group(s) with fewer than {thr} episodes are "
                          "hidden (small-cell suppression).")
 
-        # trajectories: mean and 95% CI per therapy x time bin
-        va, vb = int(self._v_bounds[c]), int(self._v_bounds[c + 1])
-        vmask = emask[self._v_local[va:vb]] & self._v_valid[f.outcome][va:vb]
+        # trajectories: mean and 95% CI over people per therapy x time bin (one value per
+        # person per bin, precomputed), so n is a count of people
+        pb = self._person_bins[f.outcome]
+        va, vb = int(pb.bounds[c]), int(pb.bounds[c + 1])
+        vmask = emask[pb.local[va:vb]]
         nb = int(self._nbins[c])
-        key = self._v_key[va:vb][vmask]
-        x = self._v_values[f.outcome][va:vb][vmask]
+        key = pb.key[va:vb][vmask]
+        x = pb.value[va:vb][vmask]
         n = np.bincount(key, minlength=n_t * nb).astype(float)
         s = np.bincount(key, weights=x, minlength=n_t * nb)
         ss = np.bincount(key, weights=x * x, minlength=n_t * nb)
@@ -249,7 +289,7 @@ class Explorer:
             "lower": mean - half, "upper": mean + half})
         if hidden_cells:
             notes.append(f"{hidden_cells} visit time point(s) with fewer than {thr} "
-                         "measurements are left out of the trajectories.")
+                         "people measured are left out of the trajectories.")
 
         # responders vs MCID with Wilson CIs
         has_rev = emask & self._has_review[a:b]
@@ -278,12 +318,20 @@ class Explorer:
         risk = counts[:, None] - np.concatenate([np.zeros((n_t, 1), int), leaving[:, :-1]], 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             surv = np.cumprod(np.where(risk > 0, 1.0 - d / np.maximum(risk, 1), 1.0), axis=1)
+        # a curve ends from the first day fewer than thr are at risk (risk never increases,
+        # so this is a suffix of each row): no step is based on fewer than thr people
+        ended = risk < thr
+        surv = np.where(ended, np.nan, surv)
         ki = np.flatnonzero(shown)
         km = pd.DataFrame({
             "therapy": _therapy_column(np.repeat(ki, md)),
             "time": np.tile(np.arange(md), len(ki)),
             "recovered": (1.0 - surv[ki]).ravel(),
-            "at_risk": risk[ki].ravel()})
+            "at_risk": pd.arrays.IntegerArray(risk[ki].ravel().astype(np.int64),
+                                              ended[ki].ravel())})
+        if ended[ki].any():
+            notes.append(f"Recovery curves stop where fewer than {thr} people are still "
+                         "followed.")
         step = 2 if f.condition in DAILY_CONDITIONS else 14
         times = np.arange(0, md, step)
         ar = risk[ki][:, times] if len(ki) else np.zeros((0, len(times)), int)
@@ -303,7 +351,7 @@ class Explorer:
                               minlength=n_t)
         median = np.full(n_t, np.nan)
         for i in ki:
-            reached = np.flatnonzero(surv[i] <= 0.5)
+            reached = np.flatnonzero(surv[i] <= 0.5)  # NaN (curve ended) never counts
             if reached.size:
                 median[i] = reached[0]
         rate = pd.Series(resp["rate"].to_numpy(), index=resp["therapy"])
@@ -321,26 +369,21 @@ class Explorer:
                             else "week", n_episodes=int(counts[shown].sum()), trajectory=trajectory,
                             responders=resp, km=km, at_risk=at_risk, table=table, notes=notes)
 
-    def reference_therapy(self) -> str:
-        """The comparison level (``home_self_care``)."""
-        return REFERENCE_THERAPY
-
-    def therapies_present(self, condition: str) -> list[str]:
-        """Therapies with at least one episode for ``condition`` (for the widget's options)."""
-        c = CONDITIONS.index(condition)
-        a, b = int(self._ep_bounds[c]), int(self._ep_bounds[c + 1])
-        present = np.bincount(self._therapy[a:b], minlength=len(THERAPIES)) > 0
-        return [t for t, p in zip(THERAPIES, present, strict=True) if p]
-
 
 def episode_counts(episodes: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """Episodes per condition and therapy (conditions as rows), counts below ``threshold``
-    shown as ``"<threshold"`` and therapies never used for a condition as ``"-"``."""
+    """Episodes per condition and therapy (conditions as rows).
+
+    Counts from 1 to ``threshold - 1`` are suppressed with
+    :func:`gluteutils.privacy.suppress_small_cells`, including complementary cells so no
+    hidden count can be derived from a row or column total; every suppressed cell shows
+    ``"n.p."`` (not published). Therapies never used for a condition show ``"-"``.
+    """
     table = pd.crosstab(episodes["condition"].astype(str), episodes["therapy"].astype(str))
     table = table.reindex(index=[c for c in CONDITIONS if c in table.index],
                           columns=[t for t in THERAPIES if t in table.columns])
-    out = table.astype(object)
-    out[(table > 0) & (table < threshold)] = f"<{threshold}"
-    out[table == 0] = "-"
+    out = suppress_small_cells(table, threshold, marker=SUPPRESSED)
+    hidden = out.attrs["suppressed"].to_numpy()
+    out = out.astype(object).mask((table.to_numpy() == 0) & ~hidden, "-")
+    out.attrs = {}  # a DataFrame in attrs breaks pandas' truncated repr
     out.index.name, out.columns.name = "condition", "therapy"
     return out

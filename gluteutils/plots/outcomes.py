@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -151,7 +152,8 @@ def km_figure(curves: pd.DataFrame, at_risk: pd.DataFrame, *, time: str = "time"
               height: int = 480) -> go.Figure:
     """Kaplan-Meier step curves (top) with a numbers-at-risk table (bottom).
 
-    ``at_risk`` rows with a negative count are shown as ``<threshold`` (suppressed).
+    ``at_risk`` rows with a negative count are shown as ``<threshold`` (suppressed); curve
+    points with a missing ``y`` (a curve that ended) are not drawn.
     """
     lv = _levels(curves, hue, levels)
     colors = therapy_colors(lv)
@@ -192,8 +194,10 @@ def update_km(fig: go.Figure, curves: pd.DataFrame, at_risk: pd.DataFrame, *,
             ys.append([])
             visible.append(False)
         else:
-            xs.append(g[time].to_numpy().tolist())
-            ys.append((100 * g[y].to_numpy(dtype=float)).round(2).tolist())
+            yy = g[y].to_numpy(dtype=float)
+            drawn = np.isfinite(yy)  # NaN = curve ended (too few at risk): draw nothing there
+            xs.append(g[time].to_numpy()[drawn].tolist())
+            ys.append((100 * yy[drawn]).round(2).tolist())
             visible.append(True)
         texts.append([])
     for trace in fig.data[n:]:

@@ -33,16 +33,19 @@ ALL = "all"
 CAPTIONS: dict[str, str] = {
     "trajectory": (
         "Average score at each visit week (day for DOMS) for the people selected, with 95% "
-        "confidence intervals. Different people attend different visits, and people who stop "
-        "coming are often those who got better or worse, so a line is not one person's course."),
+        "confidence intervals; a person with several visits in a week counts once (the "
+        "average of those visits). Different people attend different visits, and people who "
+        "stop coming are often those who got better or worse, so a line is not one person's "
+        "course."),
     "responders": (
         "Share of people whose pain at the review visit was at least 2 points AND at least 30% "
         "lower than at their first visit (a change most patients notice), with 95% confidence "
         "intervals. People without a review visit are not counted."),
     "km": (
         "Share of people who reached almost no pain (0-1 out of 10) by each day; the numbers "
-        "under the chart are the people still being followed. Recovery is only seen at a visit, "
-        "so true recovery is a little earlier than drawn."),
+        "under the chart are the people still being followed, and a curve stops once fewer than "
+        "5 are. Recovery is only seen at a visit, so true recovery is a little earlier than "
+        "drawn."),
     "caveat": (
         "These are observational clinic data (here: SYNTHETIC data), not a trial: people were "
         "not randomly given a therapy, so differences between therapies can reflect who chose "
