@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,3 +111,26 @@ def test_four_hour_incidence_is_close_to_the_published_headline(result):
 def test_incidence_at_a_missing_visit_raises(result):
     with pytest.raises(Exception, match="visit_day == 9"):
         byod.incidence_at_visit(result, 9)
+
+
+def test_published_tables_suppress_small_counts(result):
+    actions = result.published_actions()
+    raw = result.anonymised.actions
+    small = (raw["records"] > 0) & (raw["records"] < 5)
+    assert (actions.loc[small, "records"] == "<5").all()
+    assert "record suppression" not in result.summary()  # no total to derive them from
+    shown = result.published_incidence()
+    assert shown["with_pain"].tolist() == result.incidence["with_pain"].tolist()  # all >= 5
+    assert result.incidence["with_pain"].dtype.kind == "i"  # exact numbers stay available
+    responders = result.published_responders()
+    assert responders["responders"].tolist() == result.responders["responders"].tolist()
+
+
+def test_published_incidence_hides_count_complement_and_reference():
+    table = pd.DataFrame({"treatment": ["ref", "new"], "n": [40, 50], "with_pain": [38, 20],
+                          "share": [0.95, 0.4], "share_lower": [0.8, 0.3],
+                          "share_upper": [0.99, 0.5], "risk_difference": [np.nan, -0.55],
+                          "rd_lower": [np.nan, -0.7], "rd_upper": [np.nan, -0.4]})
+    shown = byod.published_incidence(table)
+    assert shown.loc[0, "with_pain"] == "n.p."  # 40 - 38 = 2 people without pain
+    assert np.isnan(shown.loc[0, "share"]) and np.isnan(shown.loc[1, "risk_difference"])

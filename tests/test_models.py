@@ -142,10 +142,54 @@ def test_responders_rule_needs_both_criteria():
     assert not models.responders([5.0], [np.nan])[0]
 
 
-def test_nnt_interval_spanning_zero_is_infinite():
-    assert models.nnt_interval(0.1, -0.05, 0.25)[1:] == (np.inf, np.inf)
+def test_nnt_interval_spanning_zero_follows_altman():
+    # RD 0.1 (-0.05 to 0.25): NNTB 4 to infinity to NNTH 20 (Altman 1998)
+    nnt, benefit, harm = models.nnt_interval(0.1, -0.05, 0.25)
+    assert nnt == pytest.approx(10) and benefit == pytest.approx(4) and harm == pytest.approx(-20)
+    assert models.nnt_text(0.1, -0.05, 0.25) == "NNTB 10.0 (95% CI NNTB 4.0 to inf to NNTH 20.0)"
     nnt, lo, hi = models.nnt_interval(-0.2, -0.3, -0.1)
     assert nnt == pytest.approx(-5) and (lo, hi) == pytest.approx((-10, -1 / 0.3))
+    assert models.nnt_text(-0.2, -0.3, -0.1) == "NNTH 5.0 (95% CI NNTH 3.3 to 10.0)"
+    assert models.nnt_text(0.2, 0.1, 0.3) == "NNTB 5.0 (95% CI NNTB 3.3 to 10.0)"
+    assert models.nnt_interval(0.0, -0.1, 0.0) == (np.inf, np.inf, -10.0)
+
+
+def test_suppress_counts_hides_count_complement_and_reference_comparisons():
+    table = pd.DataFrame({"g": ["a", "a", "b", "b"], "treatment": ["ref", "x", "ref", "x"],
+                          "n": [40, 50, 30, 60], "responders": [3, 20, 26, 57],
+                          "rate": [3 / 40, 0.4, 26 / 30, 0.95]})
+    out = models.suppress_counts(table, "responders", "n", derived=["rate"])
+    assert out.loc[0, "responders"] == "<5" and np.isnan(out.loc[0, "rate"])
+    # n - responders = 3 for row 3: the count itself is hidden, so 60 - x reveals nothing
+    assert out.loc[3, "responders"] in ("<5", "n.p.") and np.isnan(out.loc[3, "rate"])
+    mask = np.asarray(out.attrs["suppressed"])
+    for row in mask:  # every row with a hidden cell hides at least two of x, n-x, n
+        assert row.sum() in (0, 2, 3)
+    assert table.loc[0, "responders"] == 3  # input untouched
+
+
+def test_responder_published_blanks_comparisons_when_reference_hidden():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"arm": ["ref"] * 30 + ["new"] * 30,
+                       "b": np.full(60, 8.0),
+                       "f": np.r_[np.full(27, 8.0), np.full(3, 2.0), rng.choice([2.0, 8.0], 30)]})
+    fit = ResponderAnalysis("b", "f", "arm", "ref").fit(df)
+    raw = fit.summary_.set_index("treatment")
+    assert raw.loc["ref", "responders"] == 3  # exact numbers stay in summary_
+    shown = fit.published().set_index("treatment")
+    assert shown.loc["ref", "responders"] == "<5"
+    assert np.isnan(shown.loc["new", "risk_difference"]) and pd.isna(shown.loc["new", "nnt_ci"])
+
+
+def test_followup_summary_suppressed_for_publication():
+    frame = pd.DataFrame({"condition": ["a"] * 20 + ["b"] * 30,
+                          "review_pain": [1.0] * 17 + [np.nan] * 3 + [2.0] * 30})
+    raw = models.followup_summary(frame)
+    assert raw.loc["a", "with_review"] == 17  # exact numbers without a threshold
+    shown = models.followup_summary(frame, threshold=5)
+    # 3 lost to follow-up in "a": with_review hidden (20 - 17 = 3), and the % too
+    assert shown.loc["a", "with_review"] == "n.p." and np.isnan(shown.loc["a", "lost_to_follow_up_pct"])
+    assert shown.loc["b", "with_review"] in ("n.p.", 30)
 
 
 def test_mice_close_to_complete_case(neck_wide):
@@ -165,6 +209,11 @@ def test_propensity_weighting_balances_baseline(neck_wide):
     assert abs(bal["smd_after"]) < 0.1
     row = pw.summary_.iloc[0]
     assert row["ci_lower"] < row["estimate"] < row["ci_upper"] < 0
+    assert pw.converged_ == {None: True} and bool(row["ps_converged"])
+    assert models.balance_summary(pw.balance_)["balanced"].tolist() == [True]
+    dr = PropensityWeighting("wk12", "arm", "placebo", covariates=["base"], truncate=(0, 1),
+                             doubly_robust=True).fit(neck_wide).summary_.iloc[0]
+    assert dr["estimate"] == pytest.approx(row["estimate"], abs=1.0) and dr["ci_upper"] < 0
 
 
 def test_holm_pairwise_three_arms(knee):
@@ -193,6 +242,56 @@ def test_table_one_and_suppression(neck_wide):
     out, hidden = models.suppress_table_one(table, threshold=5)
     assert hidden >= 1
     assert "<5" in out.to_string()
+
+
+def _assert_no_single_hidden_cell(out: pd.DataFrame) -> None:
+    """Within every categorical block, each row (groups + Overall) and each column has 0 or
+    at least 2 hidden cells, so no hidden count follows from a row or column total."""
+    hide = pd.DataFrame(out.attrs["suppressed"], index=out.index, columns=out.columns)
+    labels = [c[-1] if isinstance(c, tuple) else c for c in out.columns]
+    count_cols = [c for c, lab in zip(out.columns, labels, strict=True) if lab != "Missing"]
+    for var in pd.unique(out.index.get_level_values(0)):
+        if not (str(var).endswith("n (%)") or var == "n"):
+            continue
+        block = hide.loc[out.index.get_level_values(0) == var, count_cols]
+        assert set(block.sum(axis=1).tolist()) <= {0} | set(range(2, 99)), var
+        if var != "n":
+            assert set(block.sum(axis=0).tolist()) <= {0} | set(range(2, 99)), var
+
+
+def test_table_one_hidden_cells_cannot_be_derived():
+    from gluteutils import outcomes
+
+    data = outcomes.load()
+    frame = models.analysis_frame(data.episodes, data.visits)
+    out, hidden = models.table_one_by_therapy(frame, condition="sciatica_disc")
+    _assert_no_single_hidden_cell(out)
+    row = out.loc[("new_exercise_72h, n (%)", "yes")]
+    ep = [c for c in out.columns if c[-1] == "exercise_physiology"][0]
+    assert row[ep] == "<5"
+    # the complementary level is hidden too, so 187 - no cannot reveal yes
+    assert out.loc[("new_exercise_72h, n (%)", "no"), ep] == "n.p."
+    assert hidden == int(np.sum(out.attrs["suppressed"]))
+    assert "n.p." in repr(out)  # a wide table still prints
+
+
+def test_table_one_small_overall_and_missing_are_hidden():
+    rng = np.random.default_rng(3)
+    n = 60
+    df = pd.DataFrame({"arm": np.repeat(["a", "b", "c"], n // 3),
+                       "grade": rng.choice(["low", "mid"], n),
+                       "score": rng.normal(size=n)})
+    df.loc[[0, 25], "grade"] = "rare"  # Overall count 2 for "rare"
+    df.loc[[1, 2], "score"] = np.nan  # 2 missing values
+    out, hidden = models.suppress_table_one(models.table_one(df, ["grade", "score"], "arm"))
+    _assert_no_single_hidden_cell(out)
+    overall = [c for c in out.columns if c[-1] == "Overall"][0]
+    missing = [c for c in out.columns if c[-1] == "Missing"][0]
+    assert out.loc[("grade, n (%)", "rare"), overall] == "<5"
+    hide = pd.DataFrame(out.attrs["suppressed"], index=out.index, columns=out.columns)
+    assert hide.loc[out.index.get_level_values(0) == "grade, n (%)", overall].sum() >= 2
+    score_row = [i for i in out.index if str(i[0]).startswith("score")][0]
+    assert out.loc[score_row, missing] == "<5"
 
 
 def test_errors_are_typed(neck_wide):

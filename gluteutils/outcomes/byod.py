@@ -32,7 +32,7 @@ from gluteutils._paths import data_path
 from gluteutils.errors import DataProblem, DataValidationError
 from gluteutils.outcomes import models
 from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
-from gluteutils.privacy import AnonymisedData, anonymise
+from gluteutils.privacy import AnonymisedData, anonymise, suppress_small_cells
 
 #: Categorical case-mix columns whose values k-anonymity may blank (kept as their own level).
 SUPPRESSED_LEVEL = "suppressed"
@@ -59,10 +59,32 @@ class ByodResult:
     incidence: pd.DataFrame
 
     def summary(self) -> str:
-        """A short, stable text summary of the run."""
-        return (f"{self.mapping.name}: {self.rows_in_export} export rows, "
-                f"{len(self.problems)} problem(s), {self.rows_dropped} row(s) left out; "
-                f"{self.anonymised.summary()}")
+        """A short, stable text summary of the run, safe to publish: it gives no record
+        counts of the anonymisation steps (those are small cells, see
+        :meth:`published_actions`) and no export row count they could be derived from."""
+        a = self.anonymised
+        return (f"{self.mapping.name}: {len(self.problems)} problem(s), "
+                f"{self.rows_dropped} row(s) left out; "
+                f"{len(a.data.episodes)} episodes, {len(a.data.visits)} visits; "
+                f"k over {a.quasi_identifiers}: {a.k_before} -> {a.k_after} (target {a.k}); "
+                f"{len(a.actions)} k-anonymity step(s); "
+                f"{len(a.dropped_columns)} export column(s) dropped")
+
+    def published_actions(self, threshold: int = 5) -> pd.DataFrame:
+        """The anonymisation actions with the ``records`` counts small-cell suppressed
+        (:func:`gluteutils.privacy.suppress_small_cells`, ``"<threshold"`` / ``"n.p."``)."""
+        return published_counts(self.anonymised.actions, ["records"], threshold=threshold)
+
+    def published_responders(self, threshold: int = 5) -> pd.DataFrame:
+        """:attr:`responders` for display
+        (:func:`gluteutils.outcomes.models.published_responders`)."""
+        reference = str(self.responders["reference"].iloc[0])
+        return models.published_responders(self.responders, reference, by="condition",
+                                           threshold=threshold)
+
+    def published_incidence(self, threshold: int = 5) -> pd.DataFrame:
+        """:attr:`incidence` for display (see :func:`published_incidence`)."""
+        return published_incidence(self.incidence, threshold=threshold)
 
 
 def validate_export(export_file: str | Path, mapping: str | Path | Mapping, *,
@@ -106,6 +128,38 @@ def incidence(frame: pd.DataFrame, reference: str, *, outcome: str = "review_pai
                        rd_upper=float(rhi))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def published_counts(table: pd.DataFrame, columns: list[str], *,
+                     threshold: int = 5) -> pd.DataFrame:
+    """A display copy of ``table`` with the count ``columns`` small-cell suppressed
+    (complementary cells included); small hidden counts read ``"<threshold"``, the others
+    ``"n.p."``. The mask is in ``result.attrs["suppressed"]``."""
+    if len(table) == 0:
+        return table.copy()
+    masked = suppress_small_cells(table, threshold, columns=columns)
+    mask = masked.attrs["suppressed"]
+    out = table.copy()
+    for c in columns:
+        out[c] = pd.Series([(f"<{threshold}" if 0 < int(v) < threshold else "n.p.") if h
+                            else int(v) for v, h in zip(table[c], mask[c], strict=True)],
+                           index=out.index, dtype=object)
+    out.attrs["suppressed"] = models._mask_attr(mask[columns])
+    return out
+
+
+def published_incidence(table: pd.DataFrame, threshold: int = 5) -> pd.DataFrame:
+    """An :func:`incidence` table for display: ``with_pain``, ``n`` and ``n - with_pain``
+    small-cell suppressed (:func:`gluteutils.outcomes.models.suppress_counts`); the shares of
+    a row with a hidden count are blanked, and every risk difference when the reference
+    row's count is hidden (it would give that count back)."""
+    derived = [c for c in table.columns if c.startswith(("share", "risk_difference", "rd_"))]
+    out = models.suppress_counts(table, "with_pain", "n", derived=derived, threshold=threshold)
+    mask = np.asarray(out.attrs["suppressed"], dtype=bool)
+    ref = table["risk_difference"].isna().to_numpy()
+    if mask[ref].any():
+        out[["risk_difference", "rd_lower", "rd_upper"]] = np.nan
+    return out
 
 
 def incidence_at_visit(result: ByodResult, visit_day: int, *,

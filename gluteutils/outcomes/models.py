@@ -22,6 +22,7 @@ Libraries doing the statistics (nothing here re-implements them):
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -401,15 +402,40 @@ def responders(baseline: pd.Series | np.ndarray, follow_up: pd.Series | np.ndarr
 def nnt_interval(rd: float, lo: float, hi: float) -> tuple[float, float, float]:
     """Number needed to treat from a risk difference and its CI (Altman 1998 convention).
 
-    Returns ``(nnt, nnt_lower, nnt_upper)`` with NNT = 1/RD. When the RD interval excludes 0
-    the NNT interval is (1/hi, 1/lo); when it spans 0 the NNT interval is not finite and both
-    bounds are returned as ``inf`` (report "benefit or harm"). RD = 0 gives NNT = inf.
+    Returns ``(nnt, nnt_lower, nnt_upper)`` = ``(1/rd, 1/hi, 1/lo)``; a positive NNT is a
+    number needed to treat for one more good outcome (NNTB), a negative one for one more
+    bad outcome (NNTH, its absolute value). When the RD interval excludes 0 the two bounds
+    have the same sign and ``nnt_lower <= nnt_upper``. When it spans 0 (Altman 1998) the
+    confidence set runs from the NNTB bound ``1/hi`` through infinity to the NNTH bound
+    ``1/|lo|``: then ``nnt_lower = 1/hi > 0`` and ``nnt_upper = 1/lo < 0`` (write it with
+    :func:`nnt_text`, e.g. "NNTB 12 to inf to NNTH 40"). A bound at exactly 0 is infinite;
+    RD = 0 gives NNT = inf.
     """
-    nnt = np.inf if rd == 0 else 1.0 / rd
+
+    def inv(v: float) -> float:
+        return float("inf") if v == 0 else 1.0 / v
+
+    return inv(rd), inv(hi), inv(lo)
+
+
+def nnt_text(rd: float, lo: float, hi: float, digits: int = 1) -> str:
+    """The NNT and its 95% CI in words, Altman 1998 style (positive RD = benefit).
+
+    ``"NNTB 7.9 (95% CI NNTB 4.5 to 32.8)"`` when the RD interval excludes 0,
+    ``"NNTB 9.0 (95% CI NNTB 4.3 to inf to NNTH 85.9)"`` when it spans 0.
+    """
+
+    def word(v: float) -> str:
+        if not np.isfinite(v):
+            return "inf"
+        return f"{'NNTB' if v > 0 else 'NNTH'} {abs(v):.{digits}f}"
+
+    nnt, b_lo, b_hi = nnt_interval(rd, lo, hi)
     if lo > 0 or hi < 0:
-        a, b = sorted((1.0 / lo, 1.0 / hi))
-        return float(nnt), float(a), float(b)
-    return float(nnt), float("inf"), float("inf")
+        first, second = sorted((abs(b_lo), abs(b_hi)))
+        label = "NNTB" if lo > 0 else "NNTH"
+        return f"{word(nnt)} (95% CI {label} {first:.{digits}f} to {second:.{digits}f})"
+    return f"{word(nnt)} (95% CI {word(b_lo)} to inf to {word(b_hi)})"
 
 
 @dataclass
@@ -418,7 +444,8 @@ class ResponderAnalysis(_Estimator):
 
     ``summary_`` has one row per (group, treatment): ``n``, ``responders``, ``rate`` with a
     Wilson 95% CI, and for non-reference levels the risk difference vs the reference with a
-    Newcombe (score) 95% CI from ``confint_proportions_2indep`` and the NNT. Rows with a
+    Newcombe (score) 95% CI from ``confint_proportions_2indep`` and the NNT with its CI
+    (:func:`nnt_interval`; ``nnt_ci`` in words, :func:`nnt_text`). Rows with a
     missing follow-up are excluded (complete case).
     """
 
@@ -454,7 +481,8 @@ class ResponderAnalysis(_Estimator):
                                        "rate_lower": float(lo), "rate_upper": float(hi),
                                        "risk_difference": np.nan, "rd_lower": np.nan,
                                        "rd_upper": np.nan, "nnt": np.nan,
-                                       "nnt_lower": np.nan, "nnt_upper": np.nan}
+                                       "nnt_lower": np.nan, "nnt_upper": np.nan,
+                                       "nnt_ci": ""}
                 if level != self.reference:
                     rd = x / n - ref_x / ref_n
                     rlo, rhi = confint_proportions_2indep(x, n, ref_x, ref_n, compare="diff",
@@ -462,7 +490,8 @@ class ResponderAnalysis(_Estimator):
                                                           alpha=self.alpha)
                     nnt, nlo, nhi = nnt_interval(rd, float(rlo), float(rhi))
                     row.update(risk_difference=rd, rd_lower=float(rlo), rd_upper=float(rhi),
-                               nnt=nnt, nnt_lower=nlo, nnt_upper=nhi)
+                               nnt=nnt, nnt_lower=nlo, nnt_upper=nhi,
+                               nnt_ci=nnt_text(rd, float(rlo), float(rhi)))
                 if self.by is not None:
                     row = {self.by: key, **row}
                 rows.append(row)
@@ -470,6 +499,37 @@ class ResponderAnalysis(_Estimator):
             raise ModelError("no group contains the reference level")
         self._summary = pd.DataFrame(rows)
         return self
+
+    def published(self, threshold: int = 5) -> pd.DataFrame:
+        """``summary_`` for display (:func:`published_responders`)."""
+        return published_responders(self.summary_, self.reference, by=self.by,
+                                    threshold=threshold)
+
+
+def published_responders(table: pd.DataFrame, reference: str, *, by: str | None = None,
+                         threshold: int = 5) -> pd.DataFrame:
+    """A :class:`ResponderAnalysis` summary for display: ``responders`` and ``n`` small-cell
+    suppressed (:func:`suppress_counts`, the non-responders included), per ``by`` group;
+    rates, risk differences and NNT of a row with a hidden count are blanked, and all risk
+    differences and NNTs of a group whose reference row has a hidden count (they would give
+    it back). ``result.attrs["suppressed"]``: per row (responders, non-responders, n)."""
+    derived = [c for c in table.columns if c not in ("treatment", "reference", "n",
+                                                     "responders", by)]
+    keys = table[by] if by is not None else pd.Series(0, index=table.index)
+    parts, masks = [], []
+    for _, g in table.groupby(keys, sort=False, observed=True):
+        part = suppress_counts(g, "responders", "n", derived=derived, threshold=threshold)
+        masks.append(pd.DataFrame(part.attrs.pop("suppressed"), index=g.index))
+        parts.append(part)
+    out = pd.concat(parts).loc[table.index]
+    mask = pd.concat(masks).loc[table.index]
+    comparison = [c for c in derived if c.startswith(("risk_difference", "rd_", "nnt"))]
+    for _, g in out.groupby(keys, sort=False, observed=True):
+        ref = g.index[g["treatment"] == reference]
+        if mask.loc[ref].to_numpy().any():
+            out.loc[g.index, comparison] = np.nan
+    out.attrs["suppressed"] = _mask_attr(mask)
+    return out
 
 
 # --------------------------------------------------------------------------- propensity
@@ -502,6 +562,11 @@ class PropensityWeighting(_Estimator):
     ``balance_`` (standardised differences of every covariate column, each treatment vs the
     reference, before and after weighting) and ``summary_`` (weighted least squares of the
     outcome on treatment [+ baseline], robust HC0 errors - the weighted effect estimate).
+    Whether each propensity model converged (``mle_retvals["converged"]``) is in
+    ``converged_`` and the ``ps_converged`` column of ``summary_``; a model that did not
+    converge also raises a ``RuntimeWarning``. With ``doubly_robust=True`` the weighted
+    outcome model also adjusts for the covariates (consistent if either the propensity or the
+    outcome model is right; it mops up residual imbalance after weighting).
     """
 
     outcome: str
@@ -512,8 +577,10 @@ class PropensityWeighting(_Estimator):
     by: str | None = None
     truncate: tuple[float, float] = (0.01, 0.99)
     alpha: float = 0.05
+    doubly_robust: bool = False
     balance_: pd.DataFrame | None = field(default=None, repr=False)
     weights_: pd.Series | None = field(default=None, repr=False)
+    converged_: dict[Any, bool] = field(default_factory=dict, repr=False)
 
     def _design(self, data: pd.DataFrame) -> pd.DataFrame:
         cov = _usable_covariates(data, self.covariates)
@@ -527,6 +594,7 @@ class PropensityWeighting(_Estimator):
             cols.append(self.baseline)
         _require(df, cols + ([self.by] if self.by else []))
         parts, balance, all_w = [], [], []
+        self.converged_ = {}
         for key, group in _groups(df, self.by):
             data = _prepare(group, cols, self.treatment)
             if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
@@ -538,6 +606,13 @@ class PropensityWeighting(_Estimator):
                 warnings.simplefilter("ignore")
                 ps_model = sm.MNLogit(codes, sm.add_constant(x, has_constant="add")).fit(
                     disp=False, method="bfgs", maxiter=500)
+            converged = bool(getattr(ps_model, "mle_retvals", {}).get("converged", False))
+            self.converged_[key] = converged
+            if not converged:
+                warnings.warn(f"the propensity model (MNLogit) did not converge"
+                              f"{'' if key is None else f' for {self.by} = {key}'}: the "
+                              f"weights and the weighted estimate are unreliable",
+                              RuntimeWarning, stacklevel=2)
             probs = np.asarray(ps_model.predict(sm.add_constant(x, has_constant="add")))
             p_own = probs[np.arange(len(codes)), codes]
             marginal = np.bincount(codes, minlength=len(levels)) / len(codes)
@@ -562,9 +637,13 @@ class PropensityWeighting(_Estimator):
             rhs = _treatment_term(self.treatment, self.reference)
             if self.baseline:
                 rhs += f" + {self.baseline}"
+            if self.doubly_robust:
+                rhs += "".join(f" + {_term(data, c)}"
+                               for c in _usable_covariates(data, self.covariates))
             result = smf.wls(f"{self.outcome} ~ {rhs}", data, weights=data["_w"]).fit(
                 cov_type="HC0")
             table = _effects_from_fit(result, self.treatment, self.reference, self.alpha)
+            table["ps_converged"] = converged
             if self.by is not None:
                 table.insert(0, self.by, key)
             parts.append(table)
@@ -739,24 +818,124 @@ def table_one(df: pd.DataFrame, columns: Sequence[str], groupby: str,
     return table.tableone
 
 
-def suppress_table_one(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, int]:
-    """Replace every ``"n (%)"`` cell whose count is 1..threshold-1 with ``"<threshold"``.
+def _mask_attr(mask: pd.DataFrame) -> tuple[tuple[bool, ...], ...]:
+    """A boolean mask as nested tuples: safe in ``DataFrame.attrs`` (a DataFrame there breaks
+    pandas' repr of wide tables, which compares attrs when it truncates columns)."""
+    return tuple(tuple(bool(v) for v in row) for row in mask.to_numpy())
 
-    Returns the suppressed table and how many cells were hidden.
+
+_COUNT_CELL = re.compile(r"^\s*(\d+)\s*(\(|$)")
+
+
+def _cell_count(value: object) -> int | None:
+    """The count at the start of a Table 1 cell (``"12 (3.4)"`` or ``"12"``), else None."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        m = _COUNT_CELL.match(value)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
+                       marker: str = "n.p.") -> tuple[pd.DataFrame, int]:
+    """Small-cell suppression of a ``tableone`` Table 1 so no hidden count can be derived.
+
+    For every categorical variable the level counts form a table (levels x groups + Overall)
+    whose rows add up to the Overall column and whose columns add up to the published ``n``;
+    it goes through :func:`gluteutils.privacy.suppress_small_cells` (primary suppression of
+    counts 1..threshold-1 and complementary suppression along rows and columns, Overall
+    included). The ``n`` row gets the same treatment (a group with a hidden ``n`` is hidden
+    entirely); a small ``Missing`` count is hidden, and for a categorical variable its whole
+    block with it. Counts 1..threshold-1 show as ``"<threshold"``, complementary cells as
+    ``marker``. Returns the suppressed table and how many cells were hidden
+    (``result.attrs["suppressed"]`` is the boolean mask as nested tuples, one per row).
     """
-    hidden = 0
+    from gluteutils.privacy import suppress_small_cells
 
-    def fix(v: object) -> object:
-        nonlocal hidden
-        if isinstance(v, str) and "(" in v:
-            head = v.split("(")[0].strip()
-            if head.isdigit() and 0 < int(head) < threshold:
-                hidden += 1
-                return f"<{threshold}"
-        return v
+    cols = list(table.columns)
 
-    out = table.map(fix)
-    return out, hidden
+    def label(c: Any) -> str:
+        return str(c[-1]) if isinstance(c, tuple) else str(c)
+
+    missing_col = next((c for c in cols if label(c) == "Missing"), None)
+    overall_col = next((c for c in cols if label(c) == "Overall"), None)
+    groups = [c for c in cols if c not in (missing_col, overall_col)]
+    count_cols = groups + ([overall_col] if overall_col is not None else [])
+    hide = pd.DataFrame(False, index=table.index, columns=table.columns)
+    variables = table.index.get_level_values(0) if isinstance(table.index, pd.MultiIndex) \
+        else pd.Index([str(i) for i in table.index])
+
+    def suppress_block(rows: np.ndarray) -> None:
+        block = table.loc[rows, count_cols]
+        values = block.map(_cell_count)
+        if values.isna().any().any():
+            hide.loc[rows, count_cols] = True  # unreadable counts: hide rather than guess
+            return
+        masked = suppress_small_cells(values.astype("int64"), threshold)
+        hide.loc[rows, count_cols] = masked.attrs["suppressed"].to_numpy()
+
+    for var in pd.unique(variables):
+        rows = np.asarray(variables == var)
+        name = str(var)
+        categorical = name.endswith("n (%)")
+        if name == "n" or categorical:
+            suppress_block(rows)
+        if missing_col is not None:
+            first = np.flatnonzero(rows)[0]
+            m = _cell_count(table.iloc[first][missing_col])
+            if m is not None and 0 < m < threshold:
+                hide.iloc[first, cols.index(missing_col)] = True
+                if categorical:
+                    hide.loc[rows, count_cols] = True
+        if name == "n":
+            for c in groups:
+                if hide.loc[rows, c].any():
+                    hide[c] = True
+    out = table.astype(object).copy()
+    for i in range(len(table)):
+        for j in range(len(cols)):
+            if hide.iat[i, j]:
+                v = _cell_count(table.iat[i, j])
+                out.iat[i, j] = f"<{threshold}" if v is not None and 0 < v < threshold \
+                    else marker
+    out.attrs["suppressed"] = _mask_attr(hide)
+    return out, int(hide.to_numpy().sum())
+
+
+def suppress_counts(table: pd.DataFrame, count: str, total: str, *,
+                    derived: Sequence[str] = (), threshold: int = 5,
+                    marker: str = "n.p.") -> pd.DataFrame:
+    """A display copy of a table whose rows report ``count`` events out of ``total``.
+
+    The cells ``count``, ``total - count`` (the complement, not shown but derivable) and
+    ``total`` of every row go through :func:`gluteutils.privacy.suppress_small_cells`
+    (counts 1..threshold-1 hidden, complementary cells along rows and down columns).
+    Hidden counts show as ``"<threshold"`` when they are small themselves and as ``marker``
+    otherwise; in a row with any hidden cell the ``derived`` columns (rates, their CIs, risk
+    differences - each would give the count back) become missing. The input is unchanged;
+    ``result.attrs["suppressed"]`` holds, per row, whether (count, total - count, total) are
+    hidden.
+    """
+    from gluteutils.privacy import suppress_small_cells
+
+    x = table[count].astype("int64").to_numpy()
+    n = table[total].astype("int64").to_numpy()
+    wide = pd.DataFrame({"count": x, "rest": n - x, "total": n}, index=range(len(table)))
+    mask = suppress_small_cells(wide, threshold).attrs["suppressed"]
+    out = table.copy()
+    for col, key, values in ((count, "count", x), (total, "total", n)):
+        hidden = mask[key].to_numpy()
+        out[col] = pd.Series([(f"<{threshold}" if 0 < v < threshold else marker) if h
+                              else int(v) for v, h in zip(values, hidden, strict=True)],
+                             index=out.index, dtype=object)
+    any_hidden = mask.any(axis=1).to_numpy()
+    for col in derived:
+        if col in out.columns:
+            out[col] = out[col].where(~any_hidden)
+    out.attrs["suppressed"] = _mask_attr(mask[["count", "rest", "total"]])
+    return out
 
 
 # --------------------------------------------------------------------------- the glute cohort
@@ -887,8 +1066,9 @@ def compare_methods(frame: pd.DataFrame, *, reference: str = "home_self_care",
 
     * ``ANCOVA (complete case)`` - :func:`primary_analysis`;
     * ``ANCOVA + MICE`` - review pain imputed by therapy (:class:`MultipleImputation`);
-    * ``IPT-weighted`` - multinomial propensity weights on case mix + baseline pain
-      (:class:`PropensityWeighting`), complete cases.
+    * ``IPT-weighted`` - multinomial propensity weights on case mix + baseline pain, the
+      weighted outcome model adjusted for the same covariates (doubly robust,
+      :class:`PropensityWeighting` with ``doubly_robust=True``), complete cases.
     """
     covs = [c for c in CASE_MIX if c in frame.columns]
     cc = primary_analysis(frame, reference=reference).summary_.assign(
@@ -897,7 +1077,8 @@ def compare_methods(frame: pd.DataFrame, *, reference: str = "home_self_care",
                             covariates=covs, by="condition", n_imputations=n_imputations,
                             seed=seed).fit(frame).summary_.assign(method="ANCOVA + MICE")
     pw = PropensityWeighting("review_pain", "therapy", reference, covariates=covs,
-                             baseline="baseline_pain", by="condition").fit(frame)
+                             baseline="baseline_pain", by="condition",
+                             doubly_robust=True).fit(frame)
     ipw = pw.summary_.assign(method="IPT-weighted")
     cols = ["condition", "treatment", "method", "estimate", "ci_lower", "ci_upper", "p_value",
             "n"]
@@ -911,19 +1092,30 @@ def compare_methods(frame: pd.DataFrame, *, reference: str = "home_self_care",
 
 def balance_summary(balance: pd.DataFrame, threshold: float = 0.1) -> pd.DataFrame:
     """Per condition and therapy: largest |standardised difference| before and after weighting,
-    and how many covariates exceed ``threshold`` (|SMD| < 0.1 is the usual balance target)."""
+    and how many covariates exceed ``threshold`` (|SMD| < 0.1 is the usual balance target);
+    ``balanced`` is True only when none does after weighting."""
     b = balance.assign(abs_before=balance["smd_before"].abs(),
                        abs_after=balance["smd_after"].abs())
     keys = [c for c in ("condition", "treatment") if c in b.columns]
-    return b.groupby(keys, sort=False).agg(
+    out = b.groupby(keys, sort=False).agg(
         max_smd_before=("abs_before", "max"), max_smd_after=("abs_after", "max"),
         over_before=("abs_before", lambda s: int((s > threshold).sum())),
         over_after=("abs_after", lambda s: int((s > threshold).sum()))).reset_index()
+    out["balanced"] = out["over_after"] == 0
+    return out
 
 
-def followup_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Episodes, episodes with a review visit and % lost to follow-up, per condition."""
+def followup_summary(frame: pd.DataFrame, *, threshold: int | None = None) -> pd.DataFrame:
+    """Episodes, episodes with a review visit and % lost to follow-up, per condition.
+
+    With ``threshold`` (e.g. 5) the counts are small-cell suppressed for publication
+    (:func:`suppress_counts`: with and without a review, complementary cells included); the
+    default returns the exact numbers.
+    """
     g = frame.groupby(frame["condition"].astype(str), sort=False)
     out = pd.DataFrame({"episodes": g.size(), "with_review": g["review_pain"].count()})
     out["lost_to_follow_up_pct"] = (100 * (1 - out["with_review"] / out["episodes"])).round(1)
+    if threshold is not None:
+        out = suppress_counts(out, "with_review", "episodes",
+                              derived=["lost_to_follow_up_pct"], threshold=threshold)
     return out
