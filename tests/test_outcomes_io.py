@@ -172,3 +172,18 @@ def test_lenient_never_silently_drops(tmp_path, data):
     report = frame.attrs["report"]
     assert set(report["row"]) == rows
     assert len(frame) == len(lines) - 1 - len(rows)
+
+
+@pytest.mark.parametrize("resource", ["visits", "episodes"])
+@pytest.mark.parametrize("where", ["header", "data"])
+def test_stray_carriage_return_is_a_named_problem(tmp_path, resource, where):
+    """Found by the byte-corruption property test: a lone CR used to crash the csv module."""
+    lines = _lines(resource, tmp_path)
+    target = 0 if where == "header" else 1
+    lines[target] = lines[target][:5] + "\r" + lines[target][5:]
+    path = tmp_path / f"{resource}.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    with pytest.raises(DataValidationError) as info:
+        load_table(path, resource)
+    assert any(p.row == target and "cannot be read as CSV" in p.message
+               for p in info.value.problems), [str(p) for p in info.value.problems]

@@ -203,7 +203,12 @@ def _read_header(raw: bytes, file: str, delimiter: str, probs: _Problems) -> lis
                 probs.add(0, None, f"header uses the delimiter {d!r}",
                           f"the declared delimiter {delimiter!r}", header[:60])
                 return None
-    return next(csv.reader([header], delimiter=delimiter))
+    try:
+        return next(csv.reader([header], delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a stray carriage return inside the header
+        probs.add(0, None, f"header row cannot be read as CSV ({exc})",
+                  "one line of column names", header[:60])
+        return None
 
 
 def _check_encoding(raw: bytes, probs: _Problems) -> bool:
@@ -420,7 +425,18 @@ def _slow_read(text: str, resource: str, delimiter: str, names: list[str],
     good: list[list[str]] = []
     rownums: list[int] = []
     bad_rows: set[int] = set()
-    for i, row in enumerate(reader, start=1):
+    i = 0
+    while True:
+        i += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a stray carriage return inside an unquoted field
+            probs.add(i, None, f"row cannot be read as CSV ({exc})",
+                      "fields separated by the declared delimiter")
+            bad_rows.add(i)
+            continue
         if len(row) != len(names):
             if not row:
                 probs.add(i, None, "blank line", "a data row")
