@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from gluteutils._content import check_schema, read_yaml
 from gluteutils._paths import data_path
 from gluteutils.errors import ContentError, InvalidAnswerError
 from gluteutils.references import check_keys
@@ -38,28 +38,14 @@ CONDITIONS: dict[str, str] = {
 }
 
 
-def _read_yaml(path: Any) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(path, f"cannot read: {exc}") from exc
-
-
 def validate_cards(content: Any, file: str = "muscles.yaml") -> list[dict[str, Any]]:
     """Validate muscle-card content against its JSON Schema and the reference list.
 
     Returns the list of muscle cards; raises :class:`ContentError` naming the first problem
     (schema violation, duplicate id, or a source key that does not resolve).
     """
-    import jsonschema
-
     schema = json.loads(data_path("anatomy", "muscles.schema.json").read_text("utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(content), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ContentError(file, f"{where}: {err.message} ({len(errors)} schema problem(s))")
+    check_schema(content, schema, file)
     cards: list[dict[str, Any]] = content["muscles"]
     ids = [c["id"] for c in cards]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -83,7 +69,7 @@ def _cards_cached(path: str) -> tuple[dict[str, Any], ...]:
     from pathlib import Path
 
     p = Path(path)
-    return tuple(validate_cards(_read_yaml(p), file=p.name))
+    return tuple(validate_cards(read_yaml(p), file=p.name))
 
 
 def muscle_cards() -> list[dict[str, Any]]:

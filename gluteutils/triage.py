@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from gluteutils._content import check_schema, read_yaml
 from gluteutils._paths import PROJECT_ROOT, data_path
 from gluteutils.errors import ContentError, InvalidAnswerError
 
@@ -255,27 +256,10 @@ class Content:
 
 
 # --------------------------------------------------------------------------- loading
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ContentError(path, "file is missing") from exc
-    except yaml.YAMLError as exc:
-        raise ContentError(path, f"is not valid YAML: {exc}") from exc
-
-
 def _schema_check(name: str, path: Path, doc: Any, schema: dict[str, Any]) -> None:
-    import jsonschema
-
     sub = {"$schema": schema.get("$schema"), "$defs": schema["$defs"],
            "$ref": f"#/$defs/{name}"}
-    validator = jsonschema.Draft202012Validator(sub)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ContentError(path, f"schema problem at {where}: {err.message}{more}")
+    check_schema(doc, sub, path)
 
 
 def _clause(raw: Mapping[str, Any]) -> Clause:
@@ -315,7 +299,7 @@ def _load(folder: str) -> Content:
     docs: dict[str, Any] = {}
     for name, filename in CONTENT_FILES.items():
         path = root / filename
-        docs[name] = _read_yaml(path)
+        docs[name] = read_yaml(path)
         _schema_check(name, path, docs[name], schema)
     known = set(reference_table().index)
 
