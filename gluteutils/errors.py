@@ -90,3 +90,13 @@ class UnknownReferenceError(GluteError, KeyError):
 
 class PrivacyError(GluteError, ValueError):
     """Data would be released with identifiers or below the required k-anonymity."""
+
+
+class DisclosureError(PrivacyError):
+    """A table cannot be released under the disclosure policy (e.g. no suppression protects
+    a small count), or a release failed its audit."""
+
+
+class RequiredColumnError(PrivacyError):
+    """k-anonymity would have to blank or remove a column the outcome schema requires (e.g.
+    ``therapy``): declare fewer quasi-identifiers, allow generalisation, or lower ``k``."""

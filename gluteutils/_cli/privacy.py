@@ -26,7 +26,7 @@ def _anonymise(args: argparse.Namespace) -> int:
     from gluteutils.errors import DataValidationError, GluteError, PrivacyError
     from gluteutils.outcomes.io import write_table
     from gluteutils.outcomes.schema import datapackage_descriptor
-    from gluteutils.privacy import anonymise
+    from gluteutils.outcomes.anonymise import anonymise
 
     steps = tqdm(total=3, desc="anonymising", unit="step", file=sys.stderr)
     try:

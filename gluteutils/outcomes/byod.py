@@ -6,7 +6,7 @@ The pipeline only composes other parts of the package:
    lenient mode list every problem (export row, column, value, what was expected); rows with a
    problem are left out (``drop_invalid=True``, the default) or the run stops with
    :class:`gluteutils.errors.DataValidationError` (``drop_invalid=False``);
-2. **anonymise** - :func:`gluteutils.privacy.anonymise` (identifiers dropped, fresh random
+2. **anonymise** - :func:`gluteutils.outcomes.anonymise.anonymise` (identifiers dropped, fresh random
    episode ids, dates to days, ages to bands, k-anonymity enforced over the mapping's
    quasi-identifiers);
 3. **analyse** - :func:`gluteutils.outcomes.models.analysis_frame`, the primary ANCOVA
@@ -32,7 +32,8 @@ from gluteutils._paths import data_path
 from gluteutils.errors import DataProblem, DataValidationError
 from gluteutils.outcomes import models
 from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
-from gluteutils.privacy import AnonymisedData, anonymise, suppress_small_cells
+from gluteutils.outcomes.anonymise import AnonymisedData, anonymise
+from gluteutils.privacy import suppress_small_cells
 
 #: Categorical case-mix columns whose values k-anonymity may blank (kept as their own level).
 SUPPRESSED_LEVEL = "suppressed"

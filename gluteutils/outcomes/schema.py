@@ -187,6 +187,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 }
 EPISODE_COLUMNS: tuple[str, ...] = tuple(f.name for f in EPISODE_FIELDS)
 VISIT_COLUMNS: tuple[str, ...] = tuple(f.name for f in VISIT_FIELDS)
+#: Episode columns every package must fill (never blanked by k-anonymity).
+REQUIRED_EPISODE_COLUMNS: tuple[str, ...] = tuple(f.name for f in EPISODE_FIELDS if f.required)
 
 
 def fields(resource: str) -> tuple[Field, ...]:

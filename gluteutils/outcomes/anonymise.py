@@ -1,0 +1,140 @@
+"""Pipeline step: anonymise a clinic export with its column mapping.
+
+:func:`anonymise` keeps only the outcome schema's columns (every other export column - names,
+emails, phone numbers, addresses, Medicare/IHI-like numbers, free text, postcodes, clinician
+names - is dropped), turns dates into days since the episode's first visit, turns dates of
+birth or ages into age bands (top-coded 70+), replaces ids with fresh random ids (drawn from
+a random generator, never a hash of the original id) and enforces k-anonymity over the
+declared quasi-identifiers (:func:`gluteutils.privacy.enforce_k_anonymity`: optional ones
+generalised, rare records removed, required columns never blanked), with a report of every
+action. Finally it scans the output for any declared identifier value.
+
+Rules follow EVIDENCE.md section 4 (HIPAA Safe Harbor identifiers, OAIC de-identification
+guidance, AIHW consequential suppression, k = 5 for shared data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gluteutils.errors import PrivacyError
+from gluteutils.outcomes.io import OutcomeData
+from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
+from gluteutils.outcomes.schema import REQUIRED_EPISODE_COLUMNS
+from gluteutils.privacy.kanon import DEFAULT_K, enforce_k_anonymity, k_anonymity
+
+#: Rule keys allowed to read a declared identifier column (they transform, never copy it).
+DERIVING_KEYS = ("date_of_birth", "date_format", "age")
+
+
+@dataclass
+class AnonymisedData:
+    """Result of :func:`anonymise`: the anonymised data and what was done to it."""
+
+    data: OutcomeData
+    k: int
+    k_before: int
+    k_after: int
+    quasi_identifiers: list[str]
+    actions: pd.DataFrame
+    dropped_columns: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A short, stable text summary."""
+        n_sup = int(self.actions["records"].sum()) if len(self.actions) else 0
+        return (f"{len(self.data.episodes)} episodes, {len(self.data.visits)} visits; "
+                f"k over {self.quasi_identifiers}: {self.k_before} -> {self.k_after} "
+                f"(target {self.k}); {n_sup} record suppression(s); "
+                f"{len(self.dropped_columns)} export column(s) dropped")
+
+
+def _check_mapping_privacy(mapping: Mapping) -> None:
+    ids = set(mapping.identifiers)
+    for col, rule in mapping.columns.items():
+        src = rule.get("column")
+        if src in ids and not any(rule.get(k) for k in DERIVING_KEYS):
+            raise PrivacyError(
+                f"{mapping.file}: the mapping copies the identifier column {src!r} into "
+                f"{col!r}; identifiers may only be transformed (dates, date of birth, age)")
+
+
+def find_identifiers(data: OutcomeData, export: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Return a description of every value of the export's identifier ``columns`` that
+    appears in any text cell of ``data`` (empty when none survived)."""
+    planted: set[str] = set()
+    for col in columns:
+        if col in export.columns:
+            planted |= {str(v) for v in export[col].dropna() if len(str(v)) >= 3}
+    hits = []
+    for name, frame in (("episodes", data.episodes), ("visits", data.visits)):
+        for col in frame.columns:
+            cells = set(frame[col].dropna().astype(str))
+            for value in cells:
+                if value in planted or any(p in value for p in planted if len(p) >= 6):
+                    hits.append(f"{name}.{col}: {value!r}")
+    return hits
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """Sort key: ids by their text (not a categorical's order), other columns as they are."""
+    return col.astype(str) if col.name == "episode_id" else col
+
+
+def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path | dict[str, Any],
+              *, k: int = DEFAULT_K, seed: int | None = None,
+              quasi_identifiers: list[str] | None = None) -> AnonymisedData:
+    """Anonymise a clinic export with its column mapping (see :mod:`gluteutils.outcomes.mapping`).
+
+    Raises :class:`gluteutils.errors.PrivacyError` if the mapping would copy a declared
+    identifier, or if any identifier value is found in the output; data problems raise
+    :class:`gluteutils.errors.DataValidationError` naming the export row and column (a
+    DataFrame's index is taken as the 1-based export row numbers when it is a unique integer
+    index starting at 1 or later, e.g. :func:`read_export`'s after rows were dropped;
+    otherwise rows are numbered 1..n). Both output tables are ordered by the new random
+    ``episode_id`` (then ``visit_day``), never by the export's order.
+    """
+    m = mapping if isinstance(mapping, Mapping) else read_mapping(mapping)
+    _check_mapping_privacy(m)
+    if isinstance(export, (str, Path)):
+        file = str(export)
+        frame = read_export(export, m)
+    else:
+        file = "export"
+        frame = export.copy()
+        # keep the caller's export row numbers (e.g. read_export's, after bad rows were
+        # dropped) so problems name the right row; otherwise number the rows 1..n
+        idx = frame.index
+        if not (pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique
+                and (len(idx) == 0 or idx.min() >= 1)):
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
+    data = apply_mapping(frame, m, file=file, seed=seed)
+    qis = list(quasi_identifiers if quasi_identifiers is not None else m.quasi_identifiers)
+    unknown = [q for q in qis if q not in data.episodes.columns]
+    if unknown:
+        raise PrivacyError(f"quasi-identifiers {unknown} are not columns of the anonymised "
+                           "episodes (they were removed entirely, or are misspelt)")
+    k_before = k_anonymity(data.episodes, qis)
+    required = [q for q in qis if q in REQUIRED_EPISODE_COLUMNS]
+    episodes, actions = enforce_k_anonymity(data.episodes, qis, k, required=required)
+    # export order would re-identify (ids were drawn in that order): order by the random id
+    episodes = episodes.sort_values("episode_id", key=_as_text, kind="stable")
+    episodes = episodes.reset_index(drop=True)
+    visits = data.visits[data.visits["episode_id"].isin(episodes["episode_id"])]
+    visits = visits.sort_values(["episode_id", "visit_day"], key=_as_text, kind="stable")
+    result = OutcomeData(episodes=episodes, visits=visits.reset_index(drop=True),
+                         report=data.report)
+    k_after = k_anonymity(episodes, qis)
+    if len(episodes) and k_after < k:  # pragma: no cover - enforce_k_anonymity guarantees it
+        raise PrivacyError(f"k-anonymity {k_after} < {k} after suppression")
+    identifier_cols = sorted(set(m.identifiers) | set(m.episode))
+    hits = find_identifiers(result, frame, identifier_cols)
+    if hits:
+        raise PrivacyError("identifiers survived anonymisation: " + "; ".join(hits[:5]))
+    used = {c for c in m.source_columns()}
+    dropped = [c for c in frame.columns if c not in used or c in identifier_cols]
+    return AnonymisedData(data=result, k=k, k_before=k_before, k_after=k_after,
+                          quasi_identifiers=qis, actions=actions, dropped_columns=dropped)
