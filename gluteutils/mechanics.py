@@ -2,9 +2,10 @@
 
 The model is MyoSuite's MyoLeg (package ``myo-sim``, Apache-2.0), a MuJoCo conversion of
 Rajagopal et al. 2016's lower-limb model (key ``rajagopal2016``; MyoSuite: ``caggiano2022``).
-This module writes a small top-level MJCF that includes the packaged leg assets (assets,
-chain, tendons, muscles; meshes resolve from ``myo_sim/models/meshes``), compiles it once per
-process and wraps the per-pose quantities in plain functions over tidy DataFrames.
+:mod:`gluteutils.mjcf` writes the project's MJCF from the packaged leg files (with the
+gluteus maximus cylinder wraps that MyoLeg leaves commented out restored); this module
+compiles it once per process and wraps the per-pose quantities in plain functions over tidy
+DataFrames.
 
 Sign convention (the OpenSim/Rajagopal convention, right leg)
 -------------------------------------------------------------
@@ -38,7 +39,8 @@ import mujoco
 import numpy as np
 import pandas as pd
 
-from gluteutils.errors import GluteError
+from gluteutils import mjcf
+from gluteutils.mjcf import ModelError
 
 #: Modelled glute muscles (MyoLeg actuator base names) -> display name, layer, group.
 MUSCLES: dict[str, tuple[str, str, str]] = {
@@ -79,38 +81,14 @@ BONES: dict[str, str] = {"pelvis_r": "pelvis (right)", "pelvis_l": "pelvis (left
 SIDE = "r"
 
 
-class ModelError(GluteError, RuntimeError):
-    """The MyoLeg model could not be found or compiled (check the myo-sim install)."""
-
-
-def _models_dir() -> Path:
-    try:
-        import myo_sim
-    except ImportError as exc:  # pragma: no cover - myo-sim is a dependency
-        raise ModelError("myo-sim is not installed; `pip install myo-sim`") from exc
-    return Path(myo_sim.MODELS_DIR)
-
-
 def model_xml() -> str:
-    """Return the top-level MJCF text that includes MyoLeg's packaged leg assets."""
-    models = _models_dir()
-    leg = models / "leg" / "assets"
-    parts = {p: leg / f"myolegs_{p}.xml" for p in ("assets", "chain", "tendon", "muscle")}
-    missing = [str(p) for p in parts.values() if not p.exists()]
-    if missing:
-        raise ModelError(f"myo-sim leg assets missing: {missing}")
-    return f"""<mujoco model="gluteutils_hip">
-  <!-- Written by gluteutils.mechanics. Model: MyoSuite MyoLeg (myo-sim, Apache-2.0),
-       converted from Rajagopal et al. 2016. -->
-  <compiler angle="radian" meshdir="{models.as_posix()}" autolimits="true"/>
-  <include file="{parts['assets'].as_posix()}"/>
-  <worldbody>
-    <include file="{parts['chain'].as_posix()}"/>
-  </worldbody>
-  <include file="{parts['tendon'].as_posix()}"/>
-  <include file="{parts['muscle'].as_posix()}"/>
-</mujoco>
-"""
+    """Return the top-level MJCF text of the project's generated model (see :mod:`mjcf`)."""
+    return mjcf.model_files(_kept())["gluteutils_hip.xml"]
+
+
+def _kept() -> list[str]:
+    """Actuators compiled into the model: the modelled glute muscles of the right leg."""
+    return [f"{m}_{SIDE}" for m in MUSCLES]
 
 
 @dataclass(frozen=True)
@@ -128,10 +106,11 @@ class HipModel:
 @lru_cache(maxsize=1)
 def load_model() -> HipModel:
     """Compile the model once per process and return it (cached)."""
-    xml = model_xml()
+    files = mjcf.model_files(_kept())
     with tempfile.TemporaryDirectory(prefix="gluteutils_mjcf_") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
         path = Path(tmp) / "gluteutils_hip.xml"
-        path.write_text(xml, encoding="utf-8")
         try:
             model = mujoco.MjModel.from_xml_path(str(path))
         except ValueError as exc:
