@@ -100,3 +100,7 @@ class DisclosureError(PrivacyError):
 class RequiredColumnError(PrivacyError):
     """k-anonymity would have to blank or remove a column the outcome schema requires (e.g.
     ``therapy``): declare fewer quasi-identifiers, allow generalisation, or lower ``k``."""
+
+
+class ExplorerError(GluteError, ValueError):
+    """A filter of the outcome explorer names a value the explorer does not know."""

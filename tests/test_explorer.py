@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter
 
 from gluteutils.outcomes.explorer import (
-    SUPPRESSED,
     Explorer,
     ExplorerError,
     Filters,
@@ -19,6 +18,7 @@ from gluteutils.outcomes.explorer import (
 )
 from gluteutils.outcomes.models import responders
 from gluteutils.outcomes.schema import AGE_BANDS, SEXES, THERAPIES
+from gluteutils.privacy import NOT_PUBLISHED, audit_table, round_counts
 
 
 def tiny_cohort(n: int = 600, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -78,10 +78,11 @@ def test_trajectory_means_match_pandas(data, explorer):
     assert len(got) > 0
     for key, row in got.iterrows():
         assert row["mean"] == pytest.approx(expect.loc[key, "mean"])
-        assert row["n"] == expect.loc[key, "n"]
+        n = int(expect.loc[key, "n"])
+        assert row["n"] == round_counts(n, 5)  # published counts are rounded to 5
         half = (row["upper"] - row["lower"]) / 2
         from scipy.stats import t
-        assert half == pytest.approx(t.ppf(0.975, row["n"] - 1) * expect.loc[key, "sem"])
+        assert half == pytest.approx(t.ppf(0.975, n - 1) * expect.loc[key, "sem"])
 
 
 def test_responders_match_models_rule(data, explorer):
@@ -96,13 +97,18 @@ def test_responders_match_models_rule(data, explorer):
     got = view.responders.set_index("therapy")
     assert set(got.index) <= set(expect.index)
     for t, row in got.iterrows():
-        assert (row["n"], row["responders"]) == tuple(expect.loc[t])
+        n, x = (int(v) for v in expect.loc[t])
+        # published: counts rounded to 5, the rate computed from the rounded counts
+        assert (row["n"], row["responders"]) == (round_counts(n, 5), round_counts(x, 5))
+        assert row["rate"] == pytest.approx(round_counts(x, 5) / round_counts(n, 5))
         assert row["lower"] < row["rate"] < row["upper"]
 
 
 def test_kaplan_meier_equals_lifelines(data, explorer):
+    """The RAW aggregates give lifelines' product-limit curve; the published one is coarsened."""
     ep, visits = data
-    view = explorer.update(Filters("doms", therapies=("physiotherapy",)))
+    f = Filters("doms", therapies=("physiotherapy",))
+    agg = explorer.aggregate(f)
     ids = set(ep[(ep.condition == "doms") & (ep.therapy == "physiotherapy")].episode_id)
     v = visits[visits.episode_id.isin(ids)]
     rec = v[(v.visit_day > 0) & (v.pain_nprs <= 1)].groupby("episode_id")["visit_day"].min()
@@ -110,20 +116,20 @@ def test_kaplan_meier_equals_lifelines(data, explorer):
     dur = rec.reindex(last.index).fillna(last)
     event = rec.reindex(last.index).notna()
     kmf = KaplanMeierFitter().fit(dur, event)
-    km = view.km[view.km.therapy == "physiotherapy"].set_index("time")
-    curve = km["recovered"]
-    ended = False
+    risk, surv = agg.raw_km()
+    i = THERAPIES.index("physiotherapy")
     for t in range(int(dur.max()) + 1):
-        n_at_risk = int((dur >= t).sum())
-        ended = ended or n_at_risk < 5
-        if ended:  # the curve stops from the first day fewer than 5 are at risk
-            assert np.isnan(curve.loc[t]) and pd.isna(km.loc[t, "at_risk"])
-        else:
-            assert curve.loc[t] == pytest.approx(
-                1 - float(kmf.survival_function_at_times(t).iloc[0]))
-            assert km.loc[t, "at_risk"] == n_at_risk
+        assert risk[i, t] == int((dur >= t).sum())
+        assert 1 - surv[i, t] == pytest.approx(
+            1 - float(kmf.survival_function_at_times(t).iloc[0]))
+    view = explorer.update(f)
+    km = view.km[view.km.therapy == "physiotherapy"].set_index("time")
+    shown = km["at_risk"].dropna().astype(int)
+    assert len(shown) and (shown % 5 == 0).all() and (shown >= 5).all()
+    drops = -np.diff(shown.to_numpy())
+    assert not ((drops > 0) & (drops < 5)).any()  # no step of 1-4 people
     at0 = view.at_risk.set_index(["therapy", "time"]).loc[("physiotherapy", 0), "at_risk"]
-    assert at0 == len(ids)
+    assert at0 == round_counts(len(ids), 5)
 
 
 def test_small_groups_are_hidden_and_said_so(explorer):
@@ -134,7 +140,7 @@ def test_small_groups_are_hidden_and_said_so(explorer):
     assert view.suppressed
     assert any("small-cell suppression" in n for n in view.notes)
     assert (view.table["episodes"] >= 5).all()
-    shown_ar = view.at_risk["at_risk"]
+    shown_ar = view.at_risk["at_risk"].dropna()
     assert not ((shown_ar > 0) & (shown_ar < 5)).any()
 
 
@@ -142,7 +148,8 @@ def test_filters_narrow_the_selection(explorer):
     all_ = explorer.update(Filters("sciatica_disc")).n_episodes
     fem = explorer.update(Filters("sciatica_disc", sexes=("female",))).n_episodes
     male = explorer.update(Filters("sciatica_disc", sexes=("male",))).n_episodes
-    assert fem + male <= all_ and 0 < fem < all_  # totals count shown groups only
+    assert 0 < fem < all_ and 0 < male < all_
+    assert all_ % 5 == 0 and fem % 5 == 0  # published counts are rounded to 5
 
 
 def test_unknown_filter_values_raise(explorer):
@@ -165,8 +172,9 @@ def test_no_small_cell_is_ever_shown(explorer, therapies, ages, sexes):
     r = view.responders
     assert ((r["responders"] == 0) | (r["responders"] >= 5)).all()
     assert (((r["n"] - r["responders"]) == 0) | ((r["n"] - r["responders"]) >= 5)).all()
-    # no hidden count can be derived from the total or from the follow-up column
-    assert view.table["episodes"].sum() == view.n_episodes
+    # every count is rounded to 5, so no difference of two views is a small count
+    assert (view.table["episodes"] % 5 == 0).all() and view.n_episodes % 5 == 0
+    assert (view.trajectory["n"] % 5 == 0).all() and (r["n"] % 5 == 0).all()
     lost = view.table["episodes"] - view.table["with_review"]
     assert not ((lost > 0) & (lost < 5)).any()
     shown_rev = view.table["with_review"].dropna()
@@ -232,7 +240,7 @@ def test_trajectory_counts_people_not_visits():
     view = Explorer(ep, visits, threshold=5).update(Filters("sciatica_disc"))
     traj = view.trajectory.set_index("time")
     assert 1 not in traj.index  # 8 visits in week 1, but only 4 people
-    assert traj.loc[0, "n"] == n and traj.loc[8, "n"] == n
+    assert traj.loc[0, "n"] == round_counts(n, 5) and traj.loc[8, "n"] == round_counts(n, 5)
     assert any("fewer than 5 people" in note for note in view.notes)
     # a person with several visits in a bin counts once, with the mean of those visits
     visits2 = pd.concat([visits, visits[visits.visit_day == 56].assign(visit_day=57,
@@ -240,7 +248,7 @@ def test_trajectory_counts_people_not_visits():
                                                                          visit_type="treatment")])
     traj2 = Explorer(ep, visits2).update(Filters("sciatica_disc")).trajectory.set_index("time")
     week8 = visits2[visits2.visit_day >= 56].groupby("episode_id")["pain_nprs"].mean()
-    assert traj2.loc[8, "n"] == n
+    assert traj2.loc[8, "n"] == round_counts(n, 5)
     assert traj2.loc[8, "mean"] == pytest.approx(week8.mean())
     half = (traj2.loc[8, "upper"] - traj2.loc[8, "lower"]) / 2
     from scipy.stats import t
@@ -259,8 +267,11 @@ def test_episode_counts_uses_complementary_suppression():
                       columns=["condition", "therapy"])
     out = episode_counts(ep)
     shown = out.map(lambda v: isinstance(v, (int, np.integer)))
-    hidden = out == SUPPRESSED
-    assert hidden.loc["doms", "physiotherapy"]
+    hidden = out.isin([NOT_PUBLISHED, "<5"])
+    assert out.loc["doms", "physiotherapy"] == "<5"
+    assert audit_table(ep.groupby(["condition", "therapy"]).size().unstack(fill_value=0)
+                       .reindex(index=out.index, columns=out.columns).fillna(0).to_numpy(),
+                       hidden.to_numpy())["protected"].all()
     # the 3 cannot be derived from its row or column: a second cell is hidden in each
     assert hidden.loc["doms"].sum() >= 2 and hidden["physiotherapy"].sum() >= 2
     for line in [*(hidden.loc[r] for r in hidden.index), *(hidden[c] for c in hidden.columns)]:

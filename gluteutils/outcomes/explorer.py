@@ -20,8 +20,10 @@ Every published number rests on at least ``threshold`` (default 5) people:
   people are left out; confidence intervals are over people;
 * each Kaplan-Meier curve ends (``NaN``) from the first day fewer than ``threshold`` people
   are at risk, and the published ``km`` frame carries no at-risk count below ``threshold``;
-* :func:`episode_counts` uses :func:`gluteutils.privacy.suppress_small_cells` (with
-  complementary suppression).
+* every count is published through :data:`gluteutils.privacy.POLICY`
+  (:mod:`gluteutils.outcomes.explorer_publish`): rounded to the nearest 5 with 1-4 hidden,
+  Kaplan-Meier counts coarsened so no step of 1-4 people shows, and the cells
+  :func:`episode_counts` hides are hidden in the whole-condition views too.
 
 Definitions (fixed before looking at any data):
 
@@ -35,15 +37,14 @@ Definitions (fixed before looking at any data):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
-from gluteutils.errors import GluteError
+from gluteutils.errors import ExplorerError
+from gluteutils.outcomes.explorer_publish import Aggregates, ExplorerView, Filters, publish_view
 from gluteutils.outcomes.models import MCID_FRACTION, MCID_POINTS, responders
 from gluteutils.outcomes.schema import (
     AGE_BANDS,
@@ -51,7 +52,7 @@ from gluteutils.outcomes.schema import (
     SEXES,
     THERAPIES,
 )
-from gluteutils.privacy import suppress_small_cells
+from gluteutils.privacy import POLICY, Policy
 
 #: Outcomes a clinician can pick for the trajectory figure.
 OUTCOMES: dict[str, str] = {"pain_nprs": "Pain (NPRS 0-10)",
@@ -59,23 +60,6 @@ OUTCOMES: dict[str, str] = {"pain_nprs": "Pain (NPRS 0-10)",
 #: Conditions whose visits are binned by day (all others by week).
 DAILY_CONDITIONS: frozenset[str] = frozenset({"doms"})
 DEFAULT_THRESHOLD = 5
-#: What a suppressed count shows in a published table.
-SUPPRESSED = "n.p."
-
-
-class ExplorerError(GluteError, ValueError):
-    """A filter names a value the explorer does not know."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the clinician chose. Empty tuples mean "all"."""
-
-    condition: str
-    therapies: tuple[str, ...] = ()
-    age_bands: tuple[str, ...] = ()
-    sexes: tuple[str, ...] = ()
-    outcome: str = "pain_nprs"
 
 
 @dataclass(frozen=True)
@@ -88,26 +72,6 @@ class _PersonBins:
     value: np.ndarray  # mean of that person's visits in the bin
 
 
-@dataclass
-class ExplorerView:
-    """Everything the explorer shows for one set of filters (already suppressed)."""
-
-    filters: Filters
-    time_unit: str
-    n_episodes: int
-    trajectory: pd.DataFrame  # n_episodes counts only the therapy groups shown
-    responders: pd.DataFrame
-    km: pd.DataFrame
-    at_risk: pd.DataFrame
-    table: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def suppressed(self) -> bool:
-        """True when anything was hidden by small-cell suppression."""
-        return bool(self.notes)
-
-
 def _codes(values: pd.Series, categories: Sequence[str], column: str) -> np.ndarray:
     cat = pd.Categorical(values.astype(str), categories=list(categories))
     codes = np.asarray(cat.codes, dtype=np.int16)
@@ -115,17 +79,6 @@ def _codes(values: pd.Series, categories: Sequence[str], column: str) -> np.ndar
         bad = sorted(set(values.astype(str)[codes < 0]))[:5]
         raise ExplorerError(f"column {column!r} has unknown values {bad}")
     return codes
-
-
-def _small(n: np.ndarray, threshold: int) -> np.ndarray:
-    """True where a count is 1..threshold-1 (a count that must not be shown or derivable)."""
-    return (n > 0) & (n < threshold)
-
-
-def _therapy_column(codes: np.ndarray) -> pd.Categorical:
-    """Therapy ids for integer codes, as a categorical (cheap to build, no type inference)."""
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8),  # type: ignore[arg-type]
-                                     categories=pd.Index(THERAPIES))
 
 
 def _lut(selected: Sequence[str], allowed: Sequence[str], what: str) -> np.ndarray | None:
@@ -146,6 +99,7 @@ class Explorer:
     def __init__(self, episodes: pd.DataFrame, visits: pd.DataFrame, *,
                  threshold: int = DEFAULT_THRESHOLD, recovery_pain: float = 1.0) -> None:
         self.threshold = int(threshold)
+        self.policy: Policy = POLICY.with_threshold(self.threshold)
         self.recovery_pain = float(recovery_pain)
         ep = episodes.reset_index(drop=True)
         cond = _codes(ep["condition"], CONDITIONS, "condition")
@@ -205,6 +159,16 @@ class Explorer:
                              for name, values in self._v_values.items()}
         self._km_key = (self._therapy.astype(np.int32) * self._max_day[self._cond]
                         + self._duration).astype(np.int32)
+        self._table_hidden = self._count_table_mask(ep)
+
+    def _count_table_mask(self, ep: pd.DataFrame) -> np.ndarray:
+        """Which condition x therapy counts :func:`episode_counts` hides (conditions x
+        THERAPIES): the explorer hides them too, so the two views never undo each other."""
+        table = count_table(ep)
+        hidden = self.policy.table(table).attrs["suppressed"]
+        full = hidden.reindex(index=list(CONDITIONS), columns=list(THERAPIES),
+                              fill_value=False)
+        return full.to_numpy(dtype=bool)
 
     def _per_person_bin(self, values: np.ndarray) -> _PersonBins:
         """Collapse the non-missing visits of one outcome to one row per episode x time bin."""
@@ -248,140 +212,64 @@ class Explorer:
 
     # ------------------------------------------------------------------ update
 
-    def update(self, f: Filters) -> ExplorerView:
-        """Filter, aggregate and suppress: everything the explorer figures show."""
+    def aggregate(self, f: Filters) -> Aggregates:
+        """Filter and aggregate: the RAW numbers behind every explorer figure (never shown;
+        :meth:`update` publishes them through the disclosure policy)."""
         if f.outcome not in self._v_values:
             raise ExplorerError(f"unknown outcome {f.outcome!r}; choose from {list(OUTCOMES)}")
         a, b, emask = self._episode_mask(f)
         c = CONDITIONS.index(f.condition)
         therapy = self._therapy[a:b]
         n_t = len(THERAPIES)
-        notes: list[str] = []
-        thr = self.threshold
-        counts = np.bincount(therapy[emask], minlength=n_t)
-        shown = counts >= thr
-        small = [THERAPIES[i] for i in range(n_t) if 0 < counts[i] < thr]
-        if small:
-            notes.append(f"{len(small)} therapy group(s) with fewer than {thr} episodes are "
-                         "hidden (small-cell suppression).")
-
-        # trajectories: mean and 95% CI over people per therapy x time bin (one value per
-        # person per bin, precomputed), so n is a count of people
         pb = self._person_bins[f.outcome]
         va, vb = int(pb.bounds[c]), int(pb.bounds[c + 1])
         vmask = emask[pb.local[va:vb]]
         nb = int(self._nbins[c])
         key = pb.key[va:vb][vmask]
         x = pb.value[va:vb][vmask]
-        n = np.bincount(key, minlength=n_t * nb).astype(float)
-        s = np.bincount(key, weights=x, minlength=n_t * nb)
-        ss = np.bincount(key, weights=x * x, minlength=n_t * nb)
-        keep = n >= thr
-        hidden_cells = int(((n > 0) & ~keep & np.repeat(shown, nb)).sum())
-        idx = np.flatnonzero(keep & np.repeat(shown, nb))
-        nn = n[idx]
-        mean = s[idx] / nn
-        var = np.maximum(ss[idx] - nn * mean * mean, 0.0) / np.maximum(nn - 1, 1)
-        half = stats.t.ppf(0.975, np.maximum(nn - 1, 1)) * np.sqrt(var / nn)
-        trajectory = pd.DataFrame({
-            "therapy": _therapy_column(idx // nb),
-            "time": idx % nb, "n": nn.astype(int), "mean": mean,
-            "lower": mean - half, "upper": mean + half})
-        if hidden_cells:
-            notes.append(f"{hidden_cells} visit time point(s) with fewer than {thr} "
-                         "people measured are left out of the trajectories.")
-
-        # responders vs MCID with Wilson CIs
         has_rev = emask & self._has_review[a:b]
-        n_r = np.bincount(therapy[has_rev], minlength=n_t)
-        x_r = np.bincount(therapy[has_rev & self._responder[a:b]], minlength=n_t)
-        ok = shown & (n_r >= thr) & ~((x_r > 0) & (x_r < thr)) & ~(
-            (n_r - x_r > 0) & (n_r - x_r < thr))
-        hid = int((shown & (n_r > 0) & ~ok).sum())
-        if hid:
-            notes.append(f"{hid} responder rate(s) are hidden because a count of responders "
-                         f"or non-responders is below {thr}.")
-        ri = np.flatnonzero(ok)
-        lo, hi = proportion_confint(x_r[ri], n_r[ri], alpha=0.05, method="wilson")
-        resp = pd.DataFrame({
-            "therapy": _therapy_column(ri), "n": n_r[ri],
-            "responders": x_r[ri], "rate": x_r[ri] / np.maximum(n_r[ri], 1),
-            "lower": np.asarray(lo, dtype=float), "upper": np.asarray(hi, dtype=float)})
-
-        # Kaplan-Meier (product-limit) from per-day event / censoring counts
         md = int(self._max_day[c])
         ev = self._event[a:b][emask]
         tk = self._km_key[a:b][emask]
-        d = np.bincount(tk[ev], minlength=n_t * md).reshape(n_t, md)
-        cz = np.bincount(tk[~ev], minlength=n_t * md).reshape(n_t, md)
-        leaving = np.cumsum(d + cz, axis=1)
-        risk = counts[:, None] - np.concatenate([np.zeros((n_t, 1), int), leaving[:, :-1]], 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            surv = np.cumprod(np.where(risk > 0, 1.0 - d / np.maximum(risk, 1), 1.0), axis=1)
-        # a curve ends from the first day fewer than thr are at risk (risk never increases,
-        # so this is a suffix of each row): no step is based on fewer than thr people
-        ended = risk < thr
-        surv = np.where(ended, np.nan, surv)
-        ki = np.flatnonzero(shown)
-        km = pd.DataFrame({
-            "therapy": _therapy_column(np.repeat(ki, md)),
-            "time": np.tile(np.arange(md), len(ki)),
-            "recovered": (1.0 - surv[ki]).ravel(),
-            "at_risk": pd.arrays.IntegerArray(risk[ki].ravel().astype(np.int64),
-                                              ended[ki].ravel())})
-        if ended[ki].any():
-            notes.append(f"Recovery curves stop where fewer than {thr} people are still "
-                         "followed.")
-        step = 2 if f.condition in DAILY_CONDITIONS else 14
-        times = np.arange(0, md, step)
-        ar = risk[ki][:, times] if len(ki) else np.zeros((0, len(times)), int)
-        ar_hidden = (ar > 0) & (ar < thr)
-        at_risk = pd.DataFrame({
-            "therapy": _therapy_column(np.repeat(ki, len(times))),
-            "time": np.tile(times, len(ki)),
-            "at_risk": np.where(ar_hidden, -1, ar).ravel()})
-        if ar_hidden.any():
-            notes.append(f"Numbers at risk below {thr} are shown as '<{thr}'.")
+        whole = not f.age_bands and not f.sexes
+        return Aggregates(
+            filters=f, daily=f.condition in DAILY_CONDITIONS, n_bins=nb,
+            counts=np.bincount(therapy[emask], minlength=n_t),
+            bin_n=np.bincount(key, minlength=n_t * nb).astype(float),
+            bin_sum=np.bincount(key, weights=x, minlength=n_t * nb),
+            bin_ss=np.bincount(key, weights=x * x, minlength=n_t * nb),
+            with_review=np.bincount(therapy[has_rev], minlength=n_t),
+            responders=np.bincount(therapy[has_rev & self._responder[a:b]], minlength=n_t),
+            events=np.bincount(tk[ev], minlength=n_t * md).reshape(n_t, md),
+            censored=np.bincount(tk[~ev], minlength=n_t * md).reshape(n_t, md),
+            baseline_sum=np.bincount(therapy[emask], weights=self._baseline[a:b][emask],
+                                     minlength=n_t),
+            review_sum=np.bincount(therapy[has_rev], weights=self._review[a:b][has_rev],
+                                   minlength=n_t),
+            table_hidden=self._table_hidden[c] if whole else np.zeros(n_t, dtype=bool))
 
-        # summary table
-        sel_t = therapy[emask]
-        base_sum = np.bincount(sel_t, weights=self._baseline[a:b][emask], minlength=n_t)
-        rev_sel = has_rev
-        rev_sum = np.bincount(therapy[rev_sel], weights=self._review[a:b][rev_sel],
-                              minlength=n_t)
-        median = np.full(n_t, np.nan)
-        for i in ki:
-            reached = np.flatnonzero(surv[i] <= 0.5)  # NaN (curve ended) never counts
-            if reached.size:
-                median[i] = reached[0]
-        rate = pd.Series(resp["rate"].to_numpy(), index=resp["therapy"])
-        table = pd.DataFrame({
-            "therapy": _therapy_column(ki),
-            "episodes": counts[ki],
-            "with_review": np.where(_small(n_r[ki], thr) | _small(counts[ki] - n_r[ki], thr),
-                                    np.nan, n_r[ki]),
-            "baseline_pain": base_sum[ki] / np.maximum(counts[ki], 1),
-            "review_pain": np.where(n_r[ki] >= thr, rev_sum[ki] / np.maximum(n_r[ki], 1),
-                                    np.nan),
-            "responder_pct": [100 * rate.get(THERAPIES[i], np.nan) for i in ki],
-            "median_days_to_recovery": median[ki]})
-        return ExplorerView(filters=f, time_unit="day" if f.condition in DAILY_CONDITIONS
-                            else "week", n_episodes=int(counts[shown].sum()), trajectory=trajectory,
-                            responders=resp, km=km, at_risk=at_risk, table=table, notes=notes)
+    def update(self, f: Filters) -> ExplorerView:
+        """Filter, aggregate and publish (:func:`publish_view`): what the figures show."""
+        return publish_view(self.aggregate(f), self.policy)
+
+
+def count_table(episodes: pd.DataFrame) -> pd.DataFrame:
+    """RAW episodes per condition (rows) and therapy (columns), in the schema's order."""
+    table = pd.crosstab(episodes["condition"].astype(str), episodes["therapy"].astype(str))
+    return table.reindex(index=[c for c in CONDITIONS if c in table.index],
+                         columns=[t for t in THERAPIES if t in table.columns])
 
 
 def episode_counts(episodes: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """Episodes per condition and therapy (conditions as rows).
+    """Episodes per condition and therapy (conditions as rows), published.
 
-    Counts from 1 to ``threshold - 1`` are suppressed with
-    :func:`gluteutils.privacy.suppress_small_cells`, including complementary cells so no
-    hidden count can be derived from a row or column total; every suppressed cell shows
-    ``"n.p."`` (not published). Therapies never used for a condition show ``"-"``.
+    Goes through :data:`gluteutils.privacy.POLICY` (``Policy.table``): counts 1-4 show
+    ``"<5"``, complementary cells ``"n.p."`` chosen by the margin audit so no hidden count
+    can be derived from any row, column or grand total. The explorer hides the same cells
+    in its whole-condition views. Therapies never used for a condition show ``"-"``.
     """
-    table = pd.crosstab(episodes["condition"].astype(str), episodes["therapy"].astype(str))
-    table = table.reindex(index=[c for c in CONDITIONS if c in table.index],
-                          columns=[t for t in THERAPIES if t in table.columns])
-    out = suppress_small_cells(table, threshold, marker=SUPPRESSED)
+    table = count_table(episodes)
+    out = POLICY.with_threshold(threshold).table(table)
     hidden = out.attrs["suppressed"].to_numpy()
     out = out.astype(object).mask((table.to_numpy() == 0) & ~hidden, "-")
     out.attrs = {}  # a DataFrame in attrs breaks pandas' truncated repr

@@ -152,8 +152,9 @@ def km_figure(curves: pd.DataFrame, at_risk: pd.DataFrame, *, time: str = "time"
               height: int = 480) -> go.Figure:
     """Kaplan-Meier step curves (top) with a numbers-at-risk table (bottom).
 
-    ``at_risk`` rows with a negative count are shown as ``<threshold`` (suppressed); curve
-    points with a missing ``y`` (a curve that ended) are not drawn.
+    ``at_risk`` rows show their ``label`` column (the disclosure policy's text, e.g. ``"<5"``)
+    when there is one, else the count (missing: ``<threshold``); curve points with a missing
+    ``y`` (a curve that ended) are not drawn.
     """
     lv = _levels(curves, hue, levels)
     colors = therapy_colors(lv)
@@ -211,7 +212,9 @@ def update_km(fig: go.Figure, curves: pd.DataFrame, at_risk: pd.DataFrame, *,
         pos = len(shown) - shown.index(str(trace.meta))
         xs.append(g[time].to_numpy().tolist())
         ys.append([pos] * len(g))
-        texts.append([f"<{threshold}" if v < 0 else str(int(v)) for v in g[count]])
+        texts.append(g["label"].astype(str).tolist() if "label" in g.columns else
+                     [f"<{threshold}" if pd.isna(v) or v < 0 else str(int(v))
+                      for v in g[count]])
         visible.append(True)
     with _batch(fig):
         fig.plotly_restyle({"x": xs, "y": ys, "text": texts, "visible": visible},

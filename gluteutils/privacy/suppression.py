@@ -84,6 +84,17 @@ def complementary_mask(values: np.ndarray, hidden: np.ndarray, *, threshold: int
     return mask
 
 
+def total_column_of(values: np.ndarray) -> int | None:
+    """The column that is the row total of the others in every row (an attacker uses such a
+    relation whatever the column is called), if exactly one is."""
+    v = np.asarray(values, dtype="int64")
+    if v.ndim != 2 or v.shape[1] < 3 or not v.any():
+        return None
+    rest = v.sum(axis=1, keepdims=True) - v
+    hits = [j for j in range(v.shape[1]) if (v[:, j] == rest[:, j]).all()]
+    return hits[0] if len(hits) == 1 else None
+
+
 def _check_counts(values: np.ndarray) -> None:
     if np.isnan(values).any() or (values < 0).any() or (values != np.floor(values)).any():
         raise ValueError("count cells must be non-negative whole numbers without missing values")
@@ -126,7 +137,8 @@ def suppress_small_cells(table: pd.DataFrame, threshold: int = 5, *,
 
     Wide tables: the count cells are ``columns`` (default: every numeric column); hidden
     cells become ``<NA>`` (nullable integers) or ``marker``. ``total_column`` names a column
-    that is the row total of the others (then it is a cell too, not an implied margin).
+    that is the row total of the others (then it is a cell too, not an implied margin); by
+    default such a column is found from the values (:func:`total_column_of`).
     Tidy tables: give ``count``, ``rows`` and ``cols``; suppression runs on the cross-table.
     ``result.attrs["suppressed"]`` is the boolean mask.
     """
@@ -142,7 +154,7 @@ def suppress_small_cells(table: pd.DataFrame, threshold: int = 5, *,
     _check_counts(values)
     mask = is_small(values, threshold)
     if complementary and mask.any():
-        k = cells.index(total_column) if total_column is not None else None
+        k = cells.index(total_column) if total_column is not None else total_column_of(values)
         mask = complementary_mask(values.astype("int64"), mask, threshold=threshold,
                                   total_column=k)
     out = table.copy()

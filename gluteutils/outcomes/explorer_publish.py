@@ -1,0 +1,204 @@
+"""The explorer's display copy: raw aggregates in, published frames out (disclosure policy).
+
+:class:`Aggregates` holds the raw per-filter numbers :meth:`Explorer.aggregate` computes;
+:func:`publish_view` turns them into the :class:`ExplorerView` the figures show, through
+:class:`gluteutils.privacy.Policy` only:
+
+* counts (episodes, reviews, responders, people per time point) rounded to the nearest 5,
+  counts 1-4 hidden, and a therapy group the episode-count table hides stays hidden;
+* responder rates and Wilson CIs computed from the rounded counts;
+* Kaplan-Meier curves and numbers at risk from coarsened counts (no step of 1-4 people);
+* the rounding is stated in the notes shown on the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from gluteutils.outcomes.schema import THERAPIES
+from gluteutils.privacy import Policy, labelled, round_counts
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the clinician chose. Empty tuples mean "all"."""
+
+    condition: str
+    therapies: tuple[str, ...] = ()
+    age_bands: tuple[str, ...] = ()
+    sexes: tuple[str, ...] = ()
+    outcome: str = "pain_nprs"
+
+
+@dataclass
+class Aggregates:
+    """RAW aggregates for one filter choice (never shown as they are)."""
+
+    filters: Filters
+    daily: bool
+    n_bins: int
+    counts: np.ndarray  # episodes per therapy
+    bin_n: np.ndarray  # people per therapy x time bin
+    bin_sum: np.ndarray
+    bin_ss: np.ndarray
+    with_review: np.ndarray
+    responders: np.ndarray
+    events: np.ndarray  # therapy x day
+    censored: np.ndarray
+    baseline_sum: np.ndarray
+    review_sum: np.ndarray
+    table_hidden: np.ndarray  # therapy groups the published count table hides
+
+    def raw_km(self) -> tuple[np.ndarray, np.ndarray]:
+        """RAW product-limit ``(at_risk, survival)`` per therapy x day (for checks)."""
+        leaving = np.cumsum(self.events + self.censored, axis=1)
+        n_t = len(self.counts)
+        risk = self.counts[:, None] - np.concatenate(
+            [np.zeros((n_t, 1), int), leaving[:, :-1]], 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            surv = np.cumprod(np.where(risk > 0, 1.0 - self.events / np.maximum(risk, 1),
+                                       1.0), axis=1)
+        return risk, surv
+
+
+@dataclass
+class ExplorerView:
+    """Everything the explorer shows for one set of filters (already published)."""
+
+    filters: Filters
+    time_unit: str
+    n_episodes: int
+    trajectory: pd.DataFrame  # n_episodes counts only the therapy groups shown
+    responders: pd.DataFrame
+    km: pd.DataFrame
+    at_risk: pd.DataFrame
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def suppressed(self) -> bool:
+        """True when anything was hidden by small-cell suppression."""
+        return len(self.notes) > 1
+
+
+def _therapy_column(codes: np.ndarray) -> pd.Categorical:
+    """Therapy ids for integer codes, as a categorical (cheap to build, no type inference)."""
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8),  # type: ignore[arg-type]
+                                     categories=pd.Index(THERAPIES))
+
+
+def _groups(agg: Aggregates, policy: Policy, notes: list[str]) -> np.ndarray:
+    """Which therapy groups are shown (enough people, not hidden by the count table)."""
+    thr = policy.threshold
+    _, hidden = policy.rounded_masked(agg.counts)
+    hidden = hidden | (agg.table_hidden & (agg.counts > 0))
+    n_hidden = int(hidden.sum())
+    if n_hidden:
+        notes.append(f"{n_hidden} therapy group(s) with fewer than {thr} episodes, or hidden "
+                     "in the episode-count table, are not shown (small-cell suppression).")
+    return (agg.counts >= thr) & ~hidden
+
+
+def _trajectory(agg: Aggregates, shown: np.ndarray, policy: Policy,
+                notes: list[str]) -> pd.DataFrame:
+    thr, nb = policy.threshold, agg.n_bins
+    n = agg.bin_n
+    keep = n >= thr
+    hidden_cells = int(((n > 0) & ~keep & np.repeat(shown, nb)).sum())
+    idx = np.flatnonzero(keep & np.repeat(shown, nb))
+    nn = n[idx]
+    mean = agg.bin_sum[idx] / nn
+    var = np.maximum(agg.bin_ss[idx] - nn * mean * mean, 0.0) / np.maximum(nn - 1, 1)
+    half = stats.t.ppf(0.975, np.maximum(nn - 1, 1)) * np.sqrt(var / nn)
+    if hidden_cells:
+        notes.append(f"{hidden_cells} visit time point(s) with fewer than {thr} "
+                     "people measured are left out of the trajectories.")
+    return pd.DataFrame({"therapy": _therapy_column(idx // nb), "time": idx % nb,
+                         "n": round_counts(nn.astype(int), policy.rounding),
+                         "mean": mean, "lower": mean - half, "upper": mean + half})
+
+
+def _responders(agg: Aggregates, shown: np.ndarray, policy: Policy,
+                notes: list[str]) -> pd.DataFrame:
+    thr = policy.threshold
+    n_r, x_r = agg.with_review, agg.responders
+    small = policy.rounded_masked
+    ok = shown & (n_r >= thr) & ~small(x_r)[1] & ~small(n_r - x_r)[1]
+    hid = int((shown & (n_r > 0) & ~ok).sum())
+    if hid:
+        notes.append(f"{hid} responder rate(s) are hidden because a count of responders "
+                     f"or non-responders is below {thr}.")
+    ri = np.flatnonzero(ok)
+    n_p = round_counts(n_r[ri], policy.rounding)
+    x_p = round_counts(x_r[ri], policy.rounding)
+    lo, hi = proportion_confint(x_p, n_p, alpha=0.05, method="wilson")
+    return pd.DataFrame({
+        "therapy": _therapy_column(ri), "n": n_p, "responders": x_p,
+        "rate": x_p / np.maximum(n_p, 1),
+        "lower": np.asarray(lo, dtype=float), "upper": np.asarray(hi, dtype=float)})
+
+
+def _km(agg: Aggregates, ki: np.ndarray, policy: Policy, notes: list[str]
+        ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    thr = policy.threshold
+    md = agg.events.shape[1]
+    risk, _, surv = policy.km(agg.counts[ki], agg.events[ki], agg.censored[ki])
+    # a curve ends where fewer than thr are at risk, coarsened or true
+    ended = (risk < thr) | (agg.raw_km()[0][ki] < thr)
+    surv = np.where(ended, np.nan, surv)
+    risk = np.where(ended, 0, risk)
+    km = pd.DataFrame({
+        "therapy": _therapy_column(np.repeat(ki, md)),
+        "time": np.tile(np.arange(md), len(ki)),
+        "recovered": (1.0 - surv).ravel(),
+        "at_risk": pd.arrays.IntegerArray(risk.ravel().astype(np.int64), ended.ravel())})
+    if ended.any():
+        notes.append(f"Recovery curves stop where fewer than {thr} people are still "
+                     "followed.")
+    step = 2 if agg.daily else 14
+    times = np.arange(0, md, step)
+    ar = risk[:, times] if len(ki) else np.zeros((0, len(times)), int)
+    hidden = ar < thr
+    at_risk = pd.DataFrame({
+        "therapy": _therapy_column(np.repeat(ki, len(times))),
+        "time": np.tile(times, len(ki)),
+        "at_risk": pd.arrays.IntegerArray(ar.ravel().astype(np.int64), hidden.ravel()),
+        "label": [str(v) for v in labelled(np.where(hidden, 1, ar).ravel(), hidden.ravel(),
+                                           thr)]})
+    return km, at_risk, surv
+
+
+def publish_view(agg: Aggregates, policy: Policy) -> ExplorerView:
+    """The published :class:`ExplorerView` of raw :class:`Aggregates` under ``policy``."""
+    notes = [policy.rounding_note]
+    thr = policy.threshold
+    shown = _groups(agg, policy, notes)
+    trajectory = _trajectory(agg, shown, policy, notes)
+    resp = _responders(agg, shown, policy, notes)
+    ki = np.flatnonzero(shown)
+    km, at_risk, surv = _km(agg, ki, policy, notes)
+    median = np.full(len(ki), np.nan)
+    for row in range(len(ki)):
+        reached = np.flatnonzero(surv[row] <= 0.5)  # NaN (curve ended) never counts
+        if reached.size:
+            median[row] = reached[0]
+    n_r, counts = agg.with_review[ki], agg.counts[ki]
+    rate = pd.Series(resp["rate"].to_numpy(), index=resp["therapy"])
+    review_hidden = policy.rounded_masked(n_r)[1] | policy.rounded_masked(counts - n_r)[1]
+    table = pd.DataFrame({
+        "therapy": _therapy_column(ki),
+        "episodes": round_counts(counts, policy.rounding),
+        "with_review": np.where(review_hidden, np.nan, round_counts(n_r, policy.rounding)),
+        "baseline_pain": agg.baseline_sum[ki] / np.maximum(counts, 1),
+        "review_pain": np.where(n_r >= thr, agg.review_sum[ki] / np.maximum(n_r, 1), np.nan),
+        "responder_pct": [100 * rate.get(THERAPIES[i], np.nan) for i in ki],
+        "median_days_to_recovery": median})
+    return ExplorerView(filters=agg.filters, time_unit="day" if agg.daily else "week",
+                        n_episodes=int(round_counts(int(counts.sum()), policy.rounding)),
+                        trajectory=trajectory, responders=resp, km=km, at_risk=at_risk,
+                        table=table, notes=notes)
