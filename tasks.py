@@ -7,6 +7,7 @@
     python3 tasks.py rebuild   # re-execute every notebook in place (after a package change)
     python3 tasks.py bench     # run the benchmarks in benchmarks/ and print their ratios
     python3 tasks.py lock      # re-pin requirements/lock.txt from the current .venv
+    python3 tasks.py dashboard # serve the no-code dashboards (Voila) on 127.0.0.1:8866
 
 Set-up is automatic: the first command creates ``.venv`` beside this file, installs the
 pinned versions from ``requirements/lock.txt`` and the ``gluteutils`` package (editable). It is
@@ -95,16 +96,76 @@ def _ensure_chromium() -> None:
         sys.exit(3)
 
 
+START_URL = "/lab/tree/notebooks/00_start_here.ipynb"
+
+
 def cmd_open(extra: list[str]) -> int:
     python = ensure_env()
+    # default_url: the URL printed (and `/`) lands on 00 too, not on the Launcher, so
+    # `--no-browser` users paste a link that opens the start page
     args = [BIN / "jupyter", "lab", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.root_dir={ROOT}", "notebooks/00_start_here.ipynb", *extra]
+            f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url={START_URL}",
+            "notebooks/00_start_here.ipynb", *extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         args.append("--allow-root")  # Jupyter refuses root without it (containers, CI)
     say("opening the collection at notebooks/00_start_here.ipynb (Ctrl-C to stop)")
     del python
     try:
         return run(args)
+    except KeyboardInterrupt:
+        return 0
+
+
+DASHBOARD_PORT = 8866
+
+
+def _dashboard_args(extra: list[str]) -> tuple[list[str], int, bool]:
+    """Split ``--port N`` / ``--port=N`` and ``--no-browser`` off the other Voila options."""
+    port, browser, rest = DASHBOARD_PORT, True, []
+    items = iter(extra)
+    for item in items:
+        if item == "--no-browser":
+            browser = False
+        elif item == "--port":
+            port = int(next(items))
+        elif item.startswith("--port="):
+            port = int(item.split("=", 1)[1])
+        else:
+            rest.append(item)
+    return rest, port, browser
+
+
+def cmd_dashboard(extra: list[str]) -> int:
+    """Serve the no-code dashboards in dashboards/ with Voila on 127.0.0.1 (Ctrl-C stops)."""
+    ensure_env()
+    rest, port, browser = _dashboard_args(extra)
+    url = f"http://127.0.0.1:{port}/voila/render/index.ipynb"
+    args = [BIN / "voila", "dashboards", "--no-browser", "--Voila.ip=127.0.0.1",
+            f"--Voila.port={port}", "--Voila.port_retries=0",
+            "--VoilaConfiguration.strip_sources=True",
+            # Voila 0.5.13's shutdown-on-unload request is refused (voila issue 1458): cull
+            # kernels left idle by closed tabs instead
+            "--MappingKernelManager.cull_idle_timeout=900",
+            "--MappingKernelManager.cull_interval=60",
+            "--VoilaExecutor.timeout=300", *rest]  # a busy machine imports slowly
+    if browser:
+        import threading
+        import urllib.request
+        import webbrowser
+
+        def _open_when_up() -> None:
+            for _ in range(240):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                        webbrowser.open(url)
+                        return
+                except OSError:
+                    threading.Event().wait(0.5)
+        threading.Thread(target=_open_when_up, daemon=True).start()
+    say(f"dashboards at {url} (Ctrl-C to stop)")
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    try:
+        return run(args, env=env)
     except KeyboardInterrupt:
         return 0
 
@@ -197,6 +258,7 @@ def write_environment_yml() -> None:
 
 
 COMMANDS = {"open": cmd_open, "test": cmd_test, "rebuild": cmd_rebuild,
+            "dashboard": cmd_dashboard,
             "bench": cmd_bench, "lock": cmd_lock}
 
 

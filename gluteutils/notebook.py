@@ -1,22 +1,9 @@
-"""One call at the top of each notebook: deterministic, offline, small outputs."""
+"""Old name of :mod:`gluteutils.notebook_setup`, kept so ``from gluteutils.notebook import
+setup`` in the notebooks keeps working. (It was easy to confuse with
+:mod:`gluteutils.notebooks`, which re-executes the collection's notebooks.)"""
 
 from __future__ import annotations
 
-import random
+from gluteutils.notebook_setup import SEED, setup
 
-import numpy as np
-import pandas as pd
-
-from gluteutils.plots import use_notebook_renderer
-
-SEED = 20261126
-
-
-def setup(seed: int = SEED) -> None:
-    """Seed the random generators, pick the plotly renderer and tidy pandas display."""
-    random.seed(seed)
-    np.random.seed(seed)
-    use_notebook_renderer()
-    pd.set_option("display.max_columns", 30)
-    pd.set_option("display.width", 120)
-    pd.set_option("display.precision", 2)
+__all__ = ["SEED", "setup"]

@@ -21,6 +21,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _printed_urls(log: Path, port: int) -> list[str]:
+    """The http://127.0.0.1:PORT/... URLs JupyterLab printed for the user to open."""
+    import re
+
+    for _ in range(40):
+        found = re.findall(rf"http://127\.0\.0\.1:{port}/\S+", log.read_text(errors="replace"))
+        if found:
+            return found
+        time.sleep(0.25)
+    return []
+
+
 def test_open_command_serves_start_here(tmp_path: Path) -> None:
     port, token = _free_port(), "open-command-test"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
@@ -29,7 +41,7 @@ def test_open_command_serves_start_here(tmp_path: Path) -> None:
         [sys.executable, str(ROOT / "tasks.py"), "open", "--no-browser",
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--IdentityProvider.token={token}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=(tmp_path / "open.log").open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
         status = None
@@ -48,6 +60,18 @@ def test_open_command_serves_start_here(tmp_path: Path) -> None:
             assert json.loads(r.read())["name"] == "00_start_here.ipynb"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
+        # the URL printed for --no-browser users opens 00_start_here, not the Launcher
+        printed = _printed_urls(tmp_path / "open.log", port)
+        assert printed, (tmp_path / "open.log").read_text()
+        assert all("/lab/tree/notebooks/00_start_here.ipynb" in u for u in printed), printed
+        # (a token passed on the command line is printed masked as "...")
+        with urllib.request.urlopen(printed[0].replace("token=...", f"token={token}"),
+                                    timeout=10) as r:
+            page = r.read().decode()
+            assert r.status == 200 and '"treePath": "notebooks/00_start_here.ipynb"' in page
+        # and so does the bare address
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={token}", timeout=10) as r:
+            assert r.url.split("?")[0].endswith("/lab/tree/notebooks/00_start_here.ipynb")
         # bound to loopback only: the port is not open on another local address
         probe = socket.socket()
         probe.settimeout(1)

@@ -138,13 +138,38 @@ class Lab:
         self.server = server
         self.notebook = notebook
         self.console_errors: list[str] = []
+        self.benign: list[re.Pattern[str]] = list(BENIGN_CONSOLE)
+        #: bytes the page received: HTTP response bodies and websocket frames (kernel messages,
+        #: where widget state such as plotly.js travels)
+        self.bytes_http = 0
+        self.bytes_ws = 0
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
+        page.on("requestfinished", self._on_request)
+        page.on("websocket", self._on_websocket)
+
+    def _on_request(self, request: Any) -> None:
+        try:
+            sizes = request.sizes()
+            self.bytes_http += int(sizes.get("responseBodySize", 0)) + int(
+                sizes.get("responseHeadersSize", 0))
+        except Exception:  # noqa: BLE001 - a request torn down with its page has no sizes
+            pass
+
+    def _on_websocket(self, ws: Any) -> None:
+        def count(payload: Any) -> None:
+            self.bytes_ws += len(payload)
+        ws.on("framereceived", count)
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes received so far over HTTP and websockets."""
+        return self.bytes_http + self.bytes_ws
 
     def _on_console(self, msg: Any) -> None:
         if msg.type == "error":
             text = msg.text
-            if not any(p.search(text) for p in BENIGN_CONSOLE):
+            if not any(p.search(text) for p in self.benign):
                 self.console_errors.append(text)
 
     # -- opening and running ------------------------------------------------------------
