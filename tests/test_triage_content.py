@@ -17,7 +17,16 @@ SHARED_BOOLEAN_IDS = ["leg_pain_below_knee", "numbness_tingling", "leg_weakness"
                       "sitting_intolerance", "new_exercise_72h", "pain_lying_on_side"]
 REQUIRED_CONDITIONS = ["doms", "piriformis_syndrome", "sciatica_disc", "sciatica_stenosis",
                        "gluteal_tendinopathy", "proximal_hamstring_tendinopathy",
-                       "sacroiliac_joint_pain", "muscle_strain_contusion", "hip_joint_referred"]
+                       "sacroiliac_joint_pain", "muscle_strain_contusion", "hip_osteoarthritis",
+                       # issue 15: the whole differential, serious and adolescent causes too
+                       "femoroacetabular_impingement", "nonspecific_low_back_pain",
+                       "bone_stress_injury", "herpes_zoster", "axial_spondyloarthritis",
+                       "coccydynia", "pudendal_neuralgia", "ischiofemoral_impingement",
+                       "vascular_claudication", "hamstring_tear", "polymyalgia_rheumatica",
+                       "fibromyalgia", "endometriosis", "slipped_capital_femoral_epiphysis",
+                       "apophyseal_avulsion", "cauda_equina_syndrome", "fracture",
+                       "spinal_or_joint_infection", "malignancy", "vascular_emergency",
+                       "gluteal_compartment_syndrome"]
 SERVICES = ["physiotherapy", "sports_physiotherapy", "pelvic_floor_physiotherapy",
             "exercise_physiology", "myotherapy_massage", "doctor", "emergency_department"]
 

@@ -35,8 +35,8 @@ def contributions_figure(table: pd.DataFrame, *, width: int = 900, height: int |
     bars = contribution_bars(table)
     fig = go.Figure(go.Bar(x=bars["log_lr"], y=list(range(len(bars))), orientation="h",
                            marker_color=bars["colour"].to_list(),
-                           hovertext=bars["label"].to_list(), hoverinfo="text+x",
-                           name="ln(LR)"))
+                           hovertext=bars["label"].to_list(), hoverinfo="text",
+                           name="effect"))
     style_contributions(fig, bars, width=width, height=height)
     return fig
 
@@ -47,20 +47,26 @@ def style_contributions(fig: go.Figure, bars: pd.DataFrame, *, width: int = 900,
     fig.update_layout(
         width=width, height=height or max(260, 22 * len(bars) + 90),
         margin={"l": 10, "r": 10, "t": 40, "b": 40}, showlegend=False,
-        title="What moved each likely cause (ln likelihood ratio; right = raised)",
-        xaxis_title="ln(likelihood ratio)",
+        title="What raised (right) or lowered (left) the chance of each likely cause",
+        xaxis_title="lowers the chance  <-  effect of the answer  ->  raises the chance",
         yaxis={"tickmode": "array", "tickvals": list(range(len(bars))),
                "ticktext": bars["label"].to_list(), "automargin": True},
     )
 
 
 def accuracy_figure(summary: pd.DataFrame, *, width: int = 600, height: int = 300) -> go.Figure:
-    """Bars of the vignette accuracy metrics (from ``triage.accuracy_summary``) vs targets."""
+    """Bars of the vignette audit figures (``triage.accuracy_summary``) with CIs vs targets."""
     targets = {"top-1 accuracy": 0.8, "top-3 accuracy": 0.95, "triage agreement": 0.9,
-               "red-flag sensitivity (emergency or urgent)": 1.0}
+               "under-triage": 0.0, "red-flag sensitivity (emergency or urgent)": 1.0}
     names = list(summary.index)
+    error = None
+    if {"ci_low", "ci_high"} <= set(summary.columns):
+        error = {"type": "data", "symmetric": False,
+                 "array": (summary["ci_high"] - summary["value"]).to_list(),
+                 "arrayminus": (summary["value"] - summary["ci_low"]).to_list()}
     fig = go.Figure([
-        go.Bar(x=names, y=summary["value"].to_list(), name="on our vignettes"),
+        go.Bar(x=names, y=summary["value"].to_list(), name="on our vignettes (Wilson 95% CI)",
+               error_y=error),
         go.Scatter(x=names, y=[targets.get(n) for n in names], mode="markers",
                    marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
                    name="required"),

@@ -1,7 +1,6 @@
 """Audit of the questionnaire on the project's vignettes, in the format of published audits.
 
-Vignettes live in ``data/questionnaire/vignettes/*.yaml`` (the package never reads
-``tests/``). :func:`accuracy_summary` reports top-1, top-3, exact triage, under- and
+Vignettes live in ``data/questionnaire/vignettes/*.yaml`` (data, beside the content). :func:`accuracy_summary` reports top-1, top-3, exact triage, under- and
 over-triage, red-flag sensitivity and "cannot tell" for causes outside the list, each with a
 Wilson 95% confidence interval [wilson1927]; :func:`published_anchors` gives the figures of
 published symptom-checker audits to read them against.
@@ -67,6 +66,10 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     """Wilson score interval for a proportion [wilson1927]; ``(nan, nan)`` when ``n == 0``."""
     if n == 0:
         return (math.nan, math.nan)
+    if successes == n:
+        return ((n / (n + z * z)), 1.0)  # closed form at p = 1, free of rounding
+    if successes == 0:
+        return (0.0, z * z / (n + z * z))
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -85,7 +88,9 @@ def accuracy_summary(table: pd.DataFrame) -> pd.DataFrame:
     ranked = table[table["expected_top"].notna()]
     rank = ranked["rank_of_expected"]
     flagged = table[table["red_flag_expected"]]
-    outside = table[table["expected_cannot_tell"]]
+    outside = table[table.get("expected_cannot_tell", pd.Series(False, index=table.index))
+                    .astype(bool)]
+    wrongly = ranked.get("cannot_tell", pd.Series(False, index=ranked.index)).astype(bool)
     severity = {lvl: i for i, lvl in enumerate(LEVELS)}
     got = table["triage"].map(severity)
     want = table["expected_triage"].map(severity)
@@ -97,9 +102,9 @@ def accuracy_summary(table: pd.DataFrame) -> pd.DataFrame:
         _metric("over-triage", got < want),
         _metric("red-flag sensitivity (emergency or urgent)",
                 flagged["triage"].isin(["emergency", "urgent"])),
-        _metric("cannot tell, outside the list", outside["cannot_tell"]),
-        _metric("cannot tell, inside the list (wrongly)",
-                ranked["cannot_tell"]),
+        _metric("cannot tell, outside the list",
+                outside.get("cannot_tell", pd.Series(dtype=bool)).astype(bool)),
+        _metric("cannot tell, inside the list (wrongly)", wrongly),
     ]
     return pd.DataFrame(metrics).set_index("metric")
 

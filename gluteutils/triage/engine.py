@@ -208,8 +208,8 @@ def _level(clean: Mapping[str, Answer], fired: tuple[FiredRule, ...], top: Condi
     if missing:
         # Never "no warning signs" when a warning question is unanswered or a red-flag
         # rule could still fire on the unknown answers: at least a routine check.
-        return "routine", ["Some warning questions are not answered; self-care alone is not "
-                           "advised until a clinician has asked them",
+        return "routine", ["Warning questions not answered (listed below); self-care alone is "
+                           "not advised until a clinician has asked them",
                            *[b[0].upper() + b[1:] for b in blockers]]
     if blockers:
         return "routine", ["No warning signs; " + r for r in blockers]

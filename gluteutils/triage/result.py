@@ -48,6 +48,15 @@ DISCLAIMER = ("Educational tool, not a diagnosis. Weights marked expert_judgemen
               "author's estimates, not published values.")
 
 
+def effect_words(lr: float) -> str:
+    """Plain words for a likelihood ratio: ``raises / lowers the chance`` or ``no change``."""
+    if lr > 1:
+        return "raises the chance"
+    if lr < 1:
+        return "lowers the chance"
+    return "no change"
+
+
 def likelihood_word(probability: float) -> str:
     """Words for a cause's share: ``likely`` (>= 60%), ``possible`` (>= 20%), ``less likely``."""
     if probability >= 0.6:
@@ -301,8 +310,7 @@ class TriageResult:
                 for i, c in enumerate(self.causes[:top_n], start=1):
                     lines.append(f"{i}. **{c.name}** - {c.probability:.0%}")
                     for k in sorted(c.contributions, key=lambda k: -abs(k.log_lr))[:6]:
-                        sign = "raises" if k.lr > 1 else "lowers"
-                        lines.append(f"   - {k.answer}: {sign} the chance ({k.weight})")
+                        lines.append(f"   - {k.answer}: {effect_words(k.lr)} ({k.weight})")
             else:
                 lines += [f"- {i}" for i in sec.items]
             if sec.items or sec.key == "causes":
@@ -317,7 +325,8 @@ class TriageResult:
             items = "".join(f"<li>{e(i)}</li>" for i in sec.items)
             text = f"<p>{e(sec.text)}</p>" if sec.text else ""
             if sec.key == "level":
-                parts.append(f"<div class='level'><b>{e(sec.title)}</b><ul>{items}</ul></div>")
+                parts.append(f"<div class='level'><b>{e(sec.title)}</b>{text}<ul>{items}</ul>"
+                             "</div>")
             elif sec.key == "unanswered":
                 parts.append(f"<div class='unanswered'><h2>{e(sec.title)}</h2>{text}"
                              f"<ul>{items}</ul></div>")
@@ -331,7 +340,7 @@ class TriageResult:
                                 "</h3><table><tr><th>Your answer</th><th>Effect</th>"
                                 "<th>Source of the weight</th></tr>")
                     body += [f"<tr><td>{e(k.answer)}</td><td>"
-                             f"{'raises' if k.lr > 1 else 'lowers'} the chance</td>"
+                             f"{effect_words(k.lr)}</td>"
                              f"<td>{e(k.weight)}</td></tr>" for k in c.contributions]
                     body.append("</table>")
                 parts.append("".join(body))

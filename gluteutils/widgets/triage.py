@@ -8,7 +8,8 @@ causes, a plotly chart of what moved each cause, the self-care plan and the serv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ import plotly.graph_objects as go
 
 from gluteutils.plots.triage import contribution_bars, contributions_figure, style_contributions
 from gluteutils.triage import (
-    LEVEL_TEXT,
     LEVELS,
     Content,
     Question,
@@ -34,6 +34,24 @@ UNKNOWN = "unknown"
 LEVEL_COLOURS = {"emergency": "#b00020", "urgent": "#c66a00", "routine": "#2a7ab0",
                  "self_care": "#2e7d32"}
 FIGURE_WIDTH = 860
+CHART_INTRO = ("<p><b>For your clinician:</b> which of your answers raised or lowered the "
+               "chance of each of the top causes (longer bar = stronger effect).</p>")
+CONFIRM_HTML = ("<div style='border:1px dashed #888;padding:8px;margin-top:6px'>"
+                "<b>Are you sure?</b> Only continue if a doctor has already checked this "
+                "warning sign. The advice will stay at the level shown above.</div>")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def unique_path(folder: Path, stem: str, suffix: str = ".html") -> Path:
+    """``folder/stem.html``, or ``stem_2.html``, ``stem_3.html``... if taken: never overwrite."""
+    path, n = folder / f"{stem}{suffix}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}_{n}{suffix}"
+    return path
 
 
 def _control(question: Question) -> widgets.ValueWidget:
@@ -49,8 +67,8 @@ def _control(question: Question) -> widgets.ValueWidget:
     if hi - lo <= 20:
         return widgets.Dropdown(options=[("Not answered", UNKNOWN), *[
             (str(i), i) for i in range(lo, hi + 1)]], value=UNKNOWN)
-    return widgets.BoundedIntText(value=0, min=0, max=hi, description="(0 = skip)",
-                                  style={"description_width": "initial"})
+    return widgets.Text(value="", placeholder="a number (leave blank to skip)",
+                        layout=widgets.Layout(width="16em"))
 
 
 def _read(question: Question, control: widgets.ValueWidget) -> Any:
@@ -60,17 +78,22 @@ def _read(question: Question, control: widgets.ValueWidget) -> Any:
     if question.type == "boolean":
         return value == "yes"
     if question.type == "integer":
-        number = int(value)
-        lo = int(question.minimum or 0)
-        return number if number >= lo else None
+        text = str(value).strip()
+        if not text.isdigit():
+            return None  # blank or not a whole number: unknown
+        number = int(text)
+        lo, hi = int(question.minimum or 0), int(question.maximum or 0)
+        return number if lo <= number <= hi else None
     return value
 
 
 def _write(question: Question, control: widgets.ValueWidget, value: Any) -> None:
     if value is None:
-        control.value = 0 if isinstance(control, widgets.BoundedIntText) else UNKNOWN
+        control.value = "" if isinstance(control, widgets.Text) else UNKNOWN
     elif question.type == "boolean":
         control.value = "yes" if value else "no"
+    elif isinstance(control, widgets.Text):
+        control.value = str(value)
     else:
         control.value = value
 
@@ -84,8 +107,11 @@ class TriageWizard(WidgetApp):
 
     def __init__(self, answers: Mapping[str, Any] | None = None, *, title: str = "Your answers",
                  save_dir: str | Path | None = None, page: str | None = None,
-                 content: Content | None = None) -> None:
+                 content: Content | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.content = content or load_content()
+        #: Time source for the saved summary's date and file name (tests pass a fixed one).
+        self.clock = clock
         self.title = title
         self.save_dir = Path(save_dir) if save_dir is not None else None
         self.groups = self.content.groups
@@ -115,12 +141,23 @@ class TriageWizard(WidgetApp):
         self.body = widgets.VBox()
         self.back_button = widgets.Button(description="Back", icon="arrow-left")
         self.next_button = widgets.Button(description="Next", button_style="primary")
-        self.continue_button = widgets.Button(description="Continue anyway")
+        self.change_button = widgets.Button(description="Go back and change my answers",
+                                            button_style="primary",
+                                            layout=widgets.Layout(width="auto"))
+        # Secondary on purpose: small, plain, and it asks again before carrying on.
+        self.continue_button = widgets.Button(description="Continue anyway",
+                                              tooltip="Only if you have already been checked",
+                                              layout=widgets.Layout(width="auto"))
+        self.confirm_button = widgets.Button(description="Yes, I understand: continue anyway",
+                                             layout=widgets.Layout(width="auto"))
+        self.confirming = False
         self.save_button = widgets.Button(description="Save summary", button_style="success")
         self.restart_button = widgets.Button(description="Start again")
         self.back_button.on_click(lambda _: self.back())
         self.next_button.on_click(lambda _: self.next())
-        self.continue_button.on_click(lambda _: self.continue_anyway())
+        self.change_button.on_click(lambda _: self.back())
+        self.continue_button.on_click(lambda _: self.ask_continue())
+        self.confirm_button.on_click(lambda _: self.continue_anyway())
         self.save_button.on_click(lambda _: self.save_summary())
         self.restart_button.on_click(lambda _: self.restart())
         self.nav = widgets.HBox()
@@ -181,11 +218,18 @@ class TriageWizard(WidgetApp):
 
     def back(self) -> None:
         """Go back one step (from the stop screen or summary: to the last step shown)."""
+        self.confirming = False
         if self.page in ("stop", "summary"):
             self.page = "step"
         elif self.step > 0:
             self.step -= 1
         self._render()
+
+    def ask_continue(self) -> None:
+        """First press of "Continue anyway": ask again before leaving the stop screen."""
+        if self.page == "stop":
+            self.confirming = True
+            self._render()
 
     def continue_anyway(self) -> None:
         """Leave the stop screen and carry on (the triage level stays urgent/emergency).
@@ -200,7 +244,7 @@ class TriageWizard(WidgetApp):
             levels.append(self.continued_level)
         if levels:
             self.continued_level = min(levels, key=LEVELS.index)
-        self.page = "step"
+        self.page, self.confirming = "step", False
         self.next()
 
     def go_to_summary(self) -> None:
@@ -228,8 +272,11 @@ class TriageWizard(WidgetApp):
         target = Path(folder) if folder is not None else (self.save_dir or Path.cwd())
         target.mkdir(parents=True, exist_ok=True)
         slug = "".join(ch if ch.isalnum() else "_" for ch in self.title.lower()).strip("_")
-        path = target / f"triage_summary_{slug or 'answers'}.html"
-        path.write_text(result.to_html(title=f"Buttock pain questionnaire: {self.title}"),
+        now = (self.clock or _utc_now)()
+        path = unique_path(target, f"triage_summary_{slug or 'answers'}_"
+                                   f"{now.strftime('%Y%m%d-%H%M%S')}")
+        path.write_text(result.to_html(title=f"Buttock pain questionnaire: {self.title}",
+                                       dated=f"Saved {now.strftime('%Y-%m-%d %H:%M')} UTC"),
                         encoding="utf-8")
         self.saved_path = path
         self.status.value = f"Saved summary to <code>{path.name}</code>."
@@ -260,8 +307,11 @@ class TriageWizard(WidgetApp):
         elif self.page == "stop":
             self.progress_label.value = "&nbsp;Stopped: a warning sign was answered yes"
             self.body.children = [widgets.HTML(self._stop_html())]
-            self.back_button.disabled = False
-            self.nav.children = [self.back_button, self.continue_button]
+            if self.confirming:
+                self.body.children = [*self.body.children, widgets.HTML(CONFIRM_HTML)]
+                self.nav.children = [self.change_button, self.confirm_button]
+            else:
+                self.nav.children = [self.change_button, self.continue_button]
         else:
             self.progress.value = total + 1
             self.progress_label.value = f"&nbsp;Summary: {self.title}"
@@ -273,26 +323,48 @@ class TriageWizard(WidgetApp):
         fired = [r for r in fired_rules(self.answers(), self.content) if r.kind == "red_flag"]
         level = fired[0].level if fired else "urgent"
         colour = LEVEL_COLOURS[level]
-        heading = ("Seek medical attention now" if level == "emergency"
-                   else "Please see a doctor within the next few days")
-        items = "".join(f"<li>{r.serious_condition}: {'; '.join(r.answers)} "
-                        f"<small>(source: {r.source})</small></li>" for r in fired)
+        if level == "emergency":
+            heading = "Call 000 now, or your local emergency number"
+            action = ("If you can get there safely and quickly, go to an emergency department "
+                      "today instead. Do not drive yourself.")
+        else:
+            heading = "Please see a doctor today or tomorrow"
+            action = ("Book an urgent appointment with a doctor (GP) within the next day or "
+                      "two; if it gets worse, go to an emergency department.")
+        why = []
+        for r in fired:
+            explained = ""
+            if r.id in self._rule_conditions:
+                explained = f"<br><small>{self._rule_conditions[r.id]}</small>"
+            why.append(f"<li><b>{r.serious_condition}</b>{explained}</li>")
         return (f"<div style='border:3px solid {colour};padding:10px'>"
-                f"<h3 style='color:{colour}'>{heading}</h3><p>{LEVEL_TEXT[level]}</p>"
-                f"<ul>{items}</ul><p>If you answered by mistake, press Back.</p></div>")
+                f"<h3 style='color:{colour}'>{heading}</h3><p>{action}</p>"
+                f"<p><b>Why:</b> your answers can be a sign of:</p><ul>{''.join(why)}</ul>"
+                "<p>This does not mean you have it, but a doctor needs to check you first. "
+                "If you answered by mistake, go back and change your answers.</p></div>")
+
+    @property
+    def _rule_conditions(self) -> dict[str, str]:
+        """Rule id -> plain explanation of the serious condition it points to."""
+        names = {c.id: c.summary for c in self.content.conditions}
+        return {r.id: names[r.condition] for r in self.content.rules
+                if r.condition is not None and r.condition in names}
 
     def _summary_children(self) -> list[widgets.Widget]:
         result = self.result or assess(self.answers(), self.content)
         colour = LEVEL_COLOURS[result.level]
         parts = result.sections_html(details=False)
         keys = [sec.key for sec in result.sections()]
-        split = keys.index("causes") + 1
         parts[0] = f"<div style='border:3px solid {colour};padding:8px'>{parts[0]}</div>"
         if "unanswered" in keys:
             i = keys.index("unanswered")
             parts[i] = f"<div style='border:2px solid #c66a00;padding:6px'>{parts[i]}</div>"
-        return [widgets.HTML("".join(parts[:split])), self._figure(result),
-                widgets.HTML("".join(parts[split:]))]
+        if result.level == "emergency" or result.top is None:
+            # An emergency leads with what to do now; "cannot tell" ranks nothing: no chart.
+            return [widgets.HTML("".join(parts))]
+        split = keys.index("causes") + 1
+        return [widgets.HTML("".join(parts[:split])), widgets.HTML(CHART_INTRO),
+                self._figure(result), widgets.HTML("".join(parts[split:]))]
 
     def _figure(self, result: TriageResult) -> go.FigureWidget:
         table = result.contributions_table(top_n=3)

@@ -1,0 +1,143 @@
+"""Issue 15: the whole differential, "cannot tell", every age, non-spinal red flags, audit."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gluteutils.triage import (
+    EXPERT,
+    YOUNGEST_SUPPORTED_AGE,
+    accuracy_summary,
+    assess,
+    evaluate_vignettes,
+    load_content,
+    load_vignettes,
+    published_anchors,
+    sourced_share,
+    weights_table,
+    wilson_interval,
+)
+
+NO_FLAGS = {q: False for q in load_content().red_flag_questions}
+PACKAGE = Path(__file__).resolve().parents[1] / "gluteutils" / "triage"
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return evaluate_vignettes()
+
+
+@pytest.mark.parametrize("age", [0, 5, YOUNGEST_SUPPORTED_AGE - 1])
+def test_below_the_youngest_age_is_see_a_doctor_never_an_error(age: int) -> None:
+    r = assess({**NO_FLAGS, "age": age, "location": "deep_buttock"})
+    assert r.below_supported_age and r.level == "urgent" and r.service.id == "doctor"
+    assert r.top is None and r.plan == ()
+    assert "see a doctor" in r.to_text()
+
+
+def test_below_age_red_flag_is_still_an_emergency() -> None:
+    r = assess({**NO_FLAGS, "age": 8, "rf_fever": True, "rf_cannot_bear_weight_no_injury": True})
+    assert r.level == "emergency"
+
+
+@pytest.mark.parametrize("age", [13, 15])
+def test_adolescents_are_assessed(age: int) -> None:
+    r = assess({**NO_FLAGS, "age": age, "onset": "sudden_during_activity",
+                "location": "sitting_bone", "regular_sport": True})
+    assert not r.below_supported_age and r.level == "urgent"
+    assert r.top == "apophyseal_avulsion"
+
+
+def test_one_leg_weaker_is_urgent_both_legs_is_emergency() -> None:
+    one = assess({**NO_FLAGS, "rf_one_leg_weaker": True, "leg_pain_below_knee": True})
+    both = assess({**NO_FLAGS, "rf_both_legs_weak": True})
+    assert one.level == "urgent" and both.level == "emergency"
+    assert both.top == "cauda_equina_syndrome" and one.top != "cauda_equina_syndrome"
+
+
+@pytest.mark.parametrize("flag, level", [
+    ("rf_faint_collapse", "emergency"), ("rf_cold_pale_leg", "emergency"),
+    ("rf_tense_swollen_buttock", "emergency"), ("rf_rash", "urgent"),
+    ("rf_cannot_bear_weight_no_injury", "urgent")])
+def test_non_spinal_flags_reach_their_level(flag: str, level: str) -> None:
+    assert assess({**NO_FLAGS, flag: True}).level == level
+
+
+def test_septic_joint_is_an_emergency_without_a_fall() -> None:
+    r = assess({**NO_FLAGS, "rf_fever": True, "rf_cannot_bear_weight_no_injury": True})
+    assert r.level == "emergency" and r.top == "spinal_or_joint_infection"
+
+
+def test_stress_fracture_is_urgent_with_no_loading_exercise() -> None:
+    r = assess({**NO_FLAGS, "age": 22, "regular_sport": True, "training_increase": True,
+                "impact_pain": True, "location": "groin_front_hip"})
+    assert r.level == "urgent" and r.top == "bone_stress_injury" and r.plan == ()
+    assert "bridge" not in r.to_text().lower() and "clamshell" not in r.to_text().lower()
+
+
+def test_no_under_triage_and_full_red_flag_sensitivity(table: pd.DataFrame) -> None:
+    s = accuracy_summary(table)
+    assert s.loc["under-triage", "successes"] == 0, table[table["triage"] != table[
+        "expected_triage"]]
+    assert s.loc["red-flag sensitivity (emergency or urgent)", "value"] == 1.0
+
+
+def test_conditions_outside_the_list_reach_cannot_tell(table: pd.DataFrame) -> None:
+    outside = table[table["expected_cannot_tell"]]
+    assert len(outside) >= 4
+    assert outside["cannot_tell"].all(), outside
+    assert (outside["confidence"] != "high").all()
+    inside = table[table["expected_top"].notna()]
+    assert not inside["cannot_tell"].any(), inside[inside["cannot_tell"]]
+
+
+def test_cannot_tell_shows_no_cause_and_routes_to_a_clinician() -> None:
+    v = next(v for v in load_vignettes() if v["id"] == "d38_contradictory_not_in_list")
+    r = assess(v["answers"])
+    assert r.cannot_tell and r.top is None and r.confidence_words == "cannot tell"
+    assert r.service.id == "doctor" and all("all" in p.conditions for p in r.plan)
+    assert "cannot tell" in r.to_text()
+
+
+def test_every_new_condition_has_a_vignette_with_a_source() -> None:
+    new = [v for v in load_vignettes() if v["file"] == "vignettes_differential.yaml"]
+    assert all(v.get("source") for v in new)
+    assert {v["expected_top"] for v in new if v["expected_top"]} >= {
+        "nonspecific_low_back_pain", "bone_stress_injury", "herpes_zoster",
+        "axial_spondyloarthritis", "coccydynia", "pudendal_neuralgia",
+        "ischiofemoral_impingement", "vascular_claudication", "hip_osteoarthritis",
+        "femoroacetabular_impingement", "hamstring_tear"}
+
+
+def test_every_sourced_weight_quotes_its_figure() -> None:
+    w = weights_table()
+    sourced = w[w["weight"] != EXPERT]
+    assert len(sourced) > 0 and (sourced["figure"].str.len() > 5).all()
+    share = sourced_share()
+    assert share["sourced"] == len(sourced) and share["weights"] == len(w)
+
+
+def test_wilson_interval_matches_a_hand_calculation() -> None:
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0
+
+
+def test_anchors_cite_known_references() -> None:
+    from gluteutils.references import reference_table
+    assert set(published_anchors()["source"]) <= set(reference_table().index)
+
+
+def test_package_modules_and_functions_are_small() -> None:
+    for path in PACKAGE.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 500, path.name
+        assert '"tests"' not in text and "tests/" not in text, f"{path.name} reads tests/"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno is not None
+                assert node.end_lineno - node.lineno < 60, (path.name, node.name)
