@@ -6,7 +6,7 @@ Prints (goals from issue 5):
   ``mechanics.moment_arms`` (goal < 20 ms), against a baseline run in the same process: the
   same moment arms by finite differences of tendon length (``moment_arms_fd``), i.e. what
   the sweep would cost without the engine's moment matrix;
-* slider update: one new pose -> new 3D figure data (bones + muscle paths) and moment-arm
+* slider update: one new pose -> new 3D figure data (bones + muscle volumes) and moment-arm
   bars (goal < 50 ms), against a baseline of rebuilding the whole 3D figure from scratch.
 
 Run: ``.venv/bin/python benchmarks/bench_mechanics.py``. Times are medians of repeats.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gluteutils import mechanics
+from gluteutils import mechanics, scene
 from gluteutils.plots import anatomy as plots
 from gluteutils.widgets.anatomy import scene_trace_update
 
@@ -58,7 +58,7 @@ def main() -> None:
     def rebuild_figure() -> None:
         fl, ad, ro = next(poses)
         plots.scene_figure(mechanics.bone_meshes(fl, ad, ro),
-                           mechanics.muscle_paths(fl, ad, ro))
+                           scene.muscle_volumes(fl, ad, ro))
         plots.moment_arm_bars(mechanics.moment_arms(flexion=fl, adduction=ad, rotation=ro))
 
     from gluteutils.widgets.anatomy import HipMechanicsApp

@@ -139,7 +139,7 @@ def card_html(muscle_id: str) -> str:
     """Return a muscle card as a small HTML block, each fact followed by its source keys."""
     c = card(muscle_id)
     lines = [f"<b>{c['name']}</b> <i>({c['layer']} layer"
-             f"{'' if c['model_muscles'] else '; not in the 3D model'})</i>"]
+             f"{'' if c['model_muscles'] else '; drawn as a shape only, no moment arm: not in the MyoLeg model'})</i>"]
     for f in FACT_FIELDS:
         lines.append(f"<b>{FIELD_LABELS[f]}:</b> {_fact_text(c, f)} "
                      f"<small>[{', '.join(c[f]['sources'])}]</small>")
@@ -205,7 +205,7 @@ _CLICK_CLUES: dict[str, str] = {
 }
 
 
-def make_quiz(n: int = 6, seed: int = 0, *, n_choices: int = 4,
+def make_quiz(n: int = 6, seed: int = 0, *, n_choices: int = 4,  # superseded: gluteutils.quiz
               click_fraction: float = 0.34) -> list[Question]:
     """Generate ``n`` quiz questions from the muscle cards; same seed -> same questions.
 
@@ -292,3 +292,19 @@ def scene_paths(flexion: float = 0.0, adduction: float = 0.0,
 def not_modelled() -> list[str]:
     """Names of the card muscles that are not in the 3D model (the deep rotators)."""
     return [c["name"] for c in muscle_cards() if not c["model_muscles"]]
+
+
+def full_text_table(frame: pd.DataFrame) -> Any:
+    """An HTML table that wraps long text instead of cutting it (for notebooks)."""
+    import html
+
+    from IPython.display import HTML
+
+    head = "".join(f"<th style='text-align:left'>{html.escape(str(c))}</th>"
+                   for c in frame.columns)
+    rows = "".join("<tr>" + "".join(
+        f"<td style='text-align:left;white-space:normal;vertical-align:top'>"
+        f"{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False))
+    return HTML(f"<table style='table-layout:auto;max-width:100%'><thead><tr>{head}</tr>"
+                f"</thead><tbody>{rows}</tbody></table>")

@@ -185,8 +185,13 @@ def moment_arm_array(muscles: Sequence[str], poses: np.ndarray) -> np.ndarray:
     return out[:, :, dofs] * -1000.0
 
 
+@lru_cache(maxsize=64)
+def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(pd.Index(categories))
+
+
 def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories))  # type: ignore[arg-type]
+    return pd.Categorical.from_codes(codes, dtype=_dtype(tuple(categories)))
 
 
 def _tidy(muscles: Sequence[str], poses: np.ndarray, arms: np.ndarray) -> pd.DataFrame:
@@ -418,3 +423,48 @@ def method_agreement(flexion: Any = 0.0, adduction: Any = 0.0,
     engine = moment_arms(flexion=flexion, adduction=adduction, rotation=rotation)
     fd = moment_arms_fd(flexion=flexion, adduction=adduction, rotation=rotation)
     return float(np.abs(engine["moment_arm_mm"].to_numpy() - fd["moment_arm_mm"].to_numpy()).max())
+
+
+def body_points(points: dict[str, tuple[str, np.ndarray]], flexion: float = 0.0,
+                adduction: float = 0.0, rotation: float = 0.0) -> dict[str, np.ndarray]:
+    """World positions (metres) of points given in a body's frame, at a hip pose.
+
+    ``points`` maps a name to ``(body, local_xyz)`` with ``body`` ``"pelvis"`` or
+    ``"femur_r"`` and ``local_xyz`` of shape ``(3,)`` or ``(n, 3)``.
+    """
+    _poses(flexion, adduction, rotation)
+    hm = load_model()
+    _set_pose(hm, flexion, adduction, rotation)
+    mujoco.mj_kinematics(hm.model, hm.data)
+    out = {}
+    for name, (body, local) in points.items():
+        b = hm.model.body(body).id
+        rot = hm.data.xmat[b].reshape(3, 3)
+        out[name] = np.asarray(local, dtype=float) @ rot.T + hm.data.xpos[b]
+    return out
+
+
+def site_local(site: str) -> tuple[str, np.ndarray]:
+    """``(body name, position in the body's frame)`` of a MyoLeg site, e.g. ``"ASI_r"``."""
+    m = load_model().model
+    s = m.site(site)
+    return m.body(int(s.bodyid[0])).name, np.array(s.pos, dtype=float)
+
+
+def max_isometric_force(muscle: str) -> float:
+    """The model's maximum isometric force of ``muscle`` in newtons (MyoLeg ``gainprm[2]``)."""
+    _check_muscles([muscle])
+    hm = load_model()
+    return float(hm.model.actuator_gainprm[hm.actuators[muscle], 2])
+
+
+def sign_change_table(crossings: pd.DataFrame) -> pd.DataFrame:
+    """Readable :func:`sign_change_angles` output: muscle names, no ids, no NaN."""
+    angle = crossings["flexion_deg"].map(
+        lambda v: "no change between 0 and 90" if pd.isna(v) else f"{v:.1f}")
+    same = crossings["from_action"] == crossings["to_action"]
+    return pd.DataFrame({"muscle": crossings["label"].astype(str).to_numpy(),
+                         "changes sign at hip flexion (deg)": angle.to_numpy(),
+                         "action in standing": crossings["from_action"].to_numpy(),
+                         "action at 90 deg flexion": crossings["to_action"].where(
+                             ~same, crossings["from_action"]).to_numpy()})

@@ -1,21 +1,32 @@
 """Figures for the anatomy and hip-mechanics notebooks (tidy data in, ``go.Figure`` out).
 
-3D scenes use the model's world frame (metres, z up, x to the body's left, y backward); the
-camera looks at the right hip from behind and to the side. Trace order in a scene figure is
-fixed: one ``Mesh3d`` per bone, then one ``Scatter3d`` per modelled muscle in
-:data:`gluteutils.mechanics.MUSCLES` order, so widgets can update traces by index.
+3D scenes use the model's world frame (metres, z up, x to the body's left, y backward). Trace
+order in a scene figure is fixed so widgets can update traces by index: one ``Mesh3d`` per
+bone, one ``Mesh3d`` volume per modelled muscle in :data:`gluteutils.mechanics.MUSCLES`
+order, then (when ``extras`` are given) the shape-only deep rotators, two sciatic nerve
+traces, the attachment areas and the landmark labels. In every 3D figure colour means
+**layer** (superficial / middle / deep, light to dark red); the nerve is yellow, bone beige.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from gluteutils.mechanics import COORDINATES, MUSCLES, Mesh
 
-#: Colour per muscle group (colour-blind-safe Okabe-Ito palette).
+#: Colour per layer (3D scenes): light to dark red, superficial to deep.
+LAYER_COLOURS: dict[str, str] = {"superficial": "#F4A582", "middle": "#D6604D",
+                                 "deep": "#8E1B2B"}
+LAYER_NAMES: dict[str, str] = {"superficial": "Superficial layer", "middle": "Middle layer",
+                               "deep": "Deep layer"}
+HIGHLIGHT_COLOUR = "#00A6FF"
+NERVE_COLOUR = "#E6B800"
+#: Colour per muscle group (2D line charts only; colour-blind-safe Okabe-Ito palette).
 GROUP_COLOURS: dict[str, str] = {
     "gluteus_maximus": "#D55E00",
     "gluteus_medius": "#0072B2",
@@ -23,23 +34,39 @@ GROUP_COLOURS: dict[str, str] = {
     "piriformis": "#CC79A7",
     "tensor_fasciae_latae": "#E69F00",
 }
-COORD_COLOURS: dict[str, str] = {"flexion": "#0072B2", "adduction": "#009E73",
-                                 "rotation": "#D55E00"}
+#: Colour per hip coordinate (bar charts; Tol "muted", none shared with the 3D reds).
+COORD_COLOURS: dict[str, str] = {"flexion": "#332288", "adduction": "#44AA99",
+                                 "rotation": "#999933"}
 BONE_COLOUR = "#d9d2c5"
 ATTRIBUTION = ("Model: MyoSuite MyoLeg (myo-sim, Apache-2.0) from Rajagopal et al. 2016 "
                "[caggiano2022, rajagopal2016]")
+#: Plotly config for every 3D figure: the page scrolls, the wheel does not zoom.
+SCENE_CONFIG: dict[str, object] = {"scrollZoom": False, "displaylogo": False}
 
-_CAMERA = {"eye": {"x": -0.8, "y": 1.1, "z": 0.3}, "up": {"x": 0, "y": 0, "z": 1}}
+_CAMERA = {"eye": {"x": -0.8, "y": 1.6, "z": 0.3}, "up": {"x": 0, "y": 0, "z": 1}}
 _RANGES = {"x": [-0.2, 0.2], "y": [-0.35, 0.25], "z": [-0.5, 0.2]}
+
+
+@dataclass
+class SceneExtras:
+    """Optional scene content beyond bones and muscles (notebook 01's explorer)."""
+
+    rotators: Sequence[object] = ()  # scene.Volume
+    nerve: Sequence[tuple[str, np.ndarray]] = ()
+    landmarks: pd.DataFrame | None = None
+    attachments: pd.DataFrame | None = None
+    rotator_note: str = "shape only, no moment arm"
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 def _scene_layout(width: int, height: int, title: str, legend: bool = True) -> go.Layout:
     axis = {"showbackground": False, "showticklabels": False, "title": "", "showgrid": False,
-            "zeroline": False}
+            "zeroline": False, "showspikes": False}
     return go.Layout(
         width=width, height=height, title={"text": title, "font": {"size": 14}},
         margin={"l": 0, "r": 0, "t": 40, "b": 30}, showlegend=legend,
-        legend={"x": 0.0, "y": 1.0, "font": {"size": 10}},
+        legend={"x": 0.0, "y": 0.98, "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.7)"},
+        hoverlabel={"font": {"size": 12}},
         scene={"xaxis": {**axis, "range": _RANGES["x"]}, "yaxis": {**axis, "range": _RANGES["y"]},
                "zaxis": {**axis, "range": _RANGES["z"]}, "aspectmode": "manual",
                "aspectratio": {"x": 0.4 / 0.7, "y": 0.6 / 0.7, "z": 1.0}, "camera": _CAMERA},
@@ -49,43 +76,89 @@ def _scene_layout(width: int, height: int, title: str, legend: bool = True) -> g
     )
 
 
-def bone_traces(meshes: Sequence[Mesh]) -> list[go.Mesh3d]:
-    """One grey ``Mesh3d`` per bone."""
+def bone_traces(meshes: Sequence[Mesh], opacity: float = 1.0) -> list[go.Mesh3d]:
+    """One beige ``Mesh3d`` per bone (hover: the bone's name)."""
     return [go.Mesh3d(x=m.vertices[:, 0], y=m.vertices[:, 1], z=m.vertices[:, 2],
                       i=m.faces[:, 0], j=m.faces[:, 1], k=m.faces[:, 2], name=m.name,
-                      color=BONE_COLOUR, opacity=1.0, flatshading=True, hoverinfo="name",
-                      showlegend=False, lighting={"ambient": 0.6, "diffuse": 0.6})
+                      color=BONE_COLOUR, opacity=opacity, flatshading=True,
+                      hovertemplate=f"{m.name}<extra></extra>", showlegend=False,
+                      lighting={"ambient": 0.6, "diffuse": 0.6})
             for m in meshes]
 
 
-def muscle_traces(paths: pd.DataFrame, hover: dict[str, str] | None = None,
-                  visible_layers: Iterable[str] | None = None) -> list[go.Scatter3d]:
-    """One ``Scatter3d`` line per modelled muscle (``muscle_paths`` frame), coloured by group."""
+def _volume_trace(v: object, colour: str, name: str, legend: bool, group: str,
+                  hover: str, opacity: float = 1.0) -> go.Mesh3d:
+    verts, faces = v.vertices, v.faces  # type: ignore[attr-defined]
+    return go.Mesh3d(x=verts[:, 0], y=verts[:, 1], z=verts[:, 2], i=faces[:, 0],
+                     j=faces[:, 1], k=faces[:, 2], color=colour, opacity=opacity,
+                     name=name, legendgroup=group, showlegend=legend, flatshading=False,
+                     hovertemplate=hover + "<extra></extra>",
+                     lighting={"ambient": 0.45, "diffuse": 0.8, "specular": 0.2},
+                     customdata=[v.key] * len(verts))  # type: ignore[attr-defined]
+
+
+def muscle_traces(volumes: Sequence[object],
+                  visible_layers: Iterable[str] | None = None) -> list[go.Mesh3d]:
+    """One ``Mesh3d`` tube per modelled muscle, coloured by layer; hover: name (layer)."""
     layers = None if visible_layers is None else set(visible_layers)
+    seen: set[str] = set()
     traces = []
-    for muscle, (label, layer, group) in MUSCLES.items():
-        pts = paths[paths["muscle"] == muscle].sort_values("point")
-        text = (hover or {}).get(muscle, label)
-        traces.append(go.Scatter3d(
-            x=pts["x"].to_numpy(), y=pts["y"].to_numpy(), z=pts["z"].to_numpy(),
-            mode="lines+markers", name=label, legendgroup=group,
-            line={"color": GROUP_COLOURS[group], "width": 7},
-            marker={"size": 3, "color": GROUP_COLOURS[group]},
-            hovertext=text, hoverinfo="text", customdata=[muscle] * len(pts),
-            visible=True if layers is None or layer in layers else "legendonly",
-        ))
+    for v in volumes:
+        layer = v.layer  # type: ignore[attr-defined]
+        label = v.label  # type: ignore[attr-defined]
+        trace = _volume_trace(v, LAYER_COLOURS[layer], LAYER_NAMES[layer], layer not in seen,
+                              layer, f"<b>{label}</b> ({layer} layer)")
+        seen.add(layer)
+        trace.visible = True if layers is None or layer in layers else "legendonly"
+        traces.append(trace)
     return traces
 
 
-def scene_figure(meshes: Sequence[Mesh], paths: pd.DataFrame, *,
-                 hover: dict[str, str] | None = None,
+def extra_traces(extras: SceneExtras) -> list[go.BaseTraceType]:
+    """Deep rotators, sciatic nerve (2 traces), attachment areas and landmark labels."""
+    out: list[go.BaseTraceType] = []
+    for i, v in enumerate(extras.rotators):
+        out.append(_volume_trace(v, LAYER_COLOURS["deep"], "Deep rotators (shape only)",
+                                 i == 0, "rotators",
+                                 f"<b>{v.label}</b> (deep layer; {extras.rotator_note})",  # type: ignore[attr-defined]
+                                 opacity=0.75))
+    nerve = list(extras.nerve) + [("", np.empty((0, 3)))] * (2 - len(extras.nerve))
+    for i, (name, pts) in enumerate(nerve[:2]):
+        out.append(go.Scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="lines",
+                                name="Sciatic nerve", legendgroup="nerve", showlegend=i == 0,
+                                line={"color": NERVE_COLOUR, "width": 9},
+                                hovertemplate=f"<b>{name or 'sciatic nerve'}</b><extra></extra>"))
+    if extras.attachments is not None:
+        a = extras.attachments
+        out.append(go.Scatter3d(x=a["x"], y=a["y"], z=a["z"], mode="markers",
+                                name="Attachments", marker={"size": 5, "color": "#333333",
+                                                            "symbol": "diamond"},
+                                text=a["text"], hovertemplate="%{text}<extra></extra>"))
+    if extras.landmarks is not None:
+        lm = extras.landmarks
+        out.append(go.Scatter3d(x=lm["x"], y=lm["y"], z=lm["z"], mode="markers+text",
+                                name="Landmarks", text=lm["landmark"], textposition="middle right",
+                                textfont={"size": 11, "color": "#111111"},
+                                marker={"size": 4, "color": "#111111"},
+                                hovertemplate="%{text}<extra></extra>"))
+    return out
+
+
+def scene_figure(meshes: Sequence[Mesh], volumes: Sequence[object], *,
+                 extras: SceneExtras | None = None,
                  visible_layers: Iterable[str] | None = None, width: int = 620,
                  height: int = 620, title: str = "Right hip from behind",
                  legend: bool = True, widget: bool = False) -> go.Figure:
-    """3D view of bones and muscle paths; ``widget=True`` returns a ``go.FigureWidget``."""
-    data = [*bone_traces(meshes), *muscle_traces(paths, hover, visible_layers)]
+    """3D view of bones and muscle volumes; ``widget=True`` returns a ``go.FigureWidget``."""
+    data = [*bone_traces(meshes), *muscle_traces(volumes, visible_layers)]
+    if extras is not None:
+        data += extra_traces(extras)
     layout = _scene_layout(width, height, title, legend)
-    return go.FigureWidget(data=data, layout=layout) if widget else go.Figure(data, layout)
+    if widget:
+        fig = go.FigureWidget(data=data, layout=layout)
+        fig._config = dict(SCENE_CONFIG)  # FigureWidget passes this to Plotly.newPlot
+        return fig
+    return go.Figure(data, layout)
 
 
 def moment_arm_bars(arms: pd.DataFrame, *, width: int = 620, height: int = 420,
@@ -103,9 +176,11 @@ def moment_arm_bars(arms: pd.DataFrame, *, width: int = 620, height: int = 420,
     layout = go.Layout(
         width=width, height=height, barmode="group",
         title={"text": "Moment arms at this pose (mm)", "font": {"size": 14}, "x": 0.02},
-        xaxis={"title": "moment arm (mm): + flexor / adductor / internal rotator",
-               "range": [-100, 100], "zeroline": True, "zerolinewidth": 2},
-        yaxis={"autorange": "reversed"}, margin={"l": 180, "r": 10, "t": 40, "b": 50},
+        xaxis={"title": {"text": "moment arm (mm): + flexor / adductor / internal rotator",
+                         "standoff": 8},
+               "range": [-100, 100], "zeroline": True, "zerolinewidth": 2, "automargin": True},
+        yaxis={"autorange": "reversed", "automargin": True},
+        margin={"l": 180, "r": 10, "t": 60, "b": 70},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right",
                 "x": 1.0},
     )

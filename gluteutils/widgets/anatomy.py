@@ -1,11 +1,14 @@
 """Widget apps for the anatomy and hip-mechanics notebooks (thin layers over the package).
 
-* :class:`AnatomyExplorer` - 3D bones + muscle paths, layer toggles, muscle cards (hover or
-  click a muscle, or pick it from the list).
-* :class:`QuizApp` - questions from :func:`gluteutils.anatomy.make_quiz`: multiple choice and
-  "click the muscle" (a click on a muscle path in the 3D view, or its name button).
+* :class:`AnatomyExplorer` - muscles as volumes on the MyoLeg bones, preset views
+  (posterior, lateral, superficial -> deep peel), bony landmarks, attachment areas, the
+  sciatic nerve with its Beaton variants, and the muscle card in a side panel (click a
+  muscle, or anywhere near one, or pick it from the list).
+* :class:`QuizApp` - see :mod:`gluteutils.widgets.quiz` (re-exported here).
 * :class:`HipMechanicsApp` - hip flexion/adduction/rotation sliders move the bones and muscle
-  paths and update a bar chart of every muscle's moment arms.
+  volumes and update a bar chart of every muscle's moment arms.
+
+Every constructor works without arguments.
 """
 
 from __future__ import annotations
@@ -14,69 +17,127 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+import pandas as pd
 
-from gluteutils import anatomy, mechanics
+from gluteutils import anatomy, mechanics, scene
 from gluteutils.plots import anatomy as pa
 from gluteutils.widgets._base import WidgetApp
 
 LAYER_LABELS: dict[str, str] = {
     "superficial": "Superficial layer (gluteus maximus, TFL)",
     "middle": "Middle layer (gluteus medius)",
-    "deep": "Deep layer (gluteus minimus, piriformis)",
+    "deep": "Deep layer (gluteus minimus, piriformis, deep rotators)",
 }
+PRESET_LABELS: dict[str, str] = {"posterior": "Posterior", "lateral": "Lateral",
+                                 "superficial": "Superficial", "middle": "Middle",
+                                 "deep": "Deep"}
 N_BONES = len(mechanics.BONES)
 MUSCLE_KEYS: list[str] = list(mechanics.MUSCLES)
+N_MUSCLES = len(MUSCLE_KEYS)
 #: Bone traces that never move with the hip pose (the pelvis is the model's fixed root).
 FIXED_BONES: frozenset[str] = frozenset({"pelvis (right)", "pelvis (left)"})
 
 
-def _hover() -> dict[str, str]:
-    return {m: anatomy.card_hover(c) for m, c in anatomy.model_to_card().items()}
-
-
 def scene_trace_update(flexion: float, adduction: float, rotation: float
                        ) -> list[dict[str, Any]]:
-    """Return the new x/y/z per scene trace (bones, then muscles) for a pose.
+    """Return the new x/y/z per scene trace (bones, then muscle volumes) for a pose.
 
     This is the whole computation behind one slider move of the 3D view.
     """
     meshes = mechanics.bone_meshes(flexion, adduction, rotation)
-    paths = mechanics.muscle_paths(flexion, adduction, rotation)
-    out: list[dict[str, Any]] = [{"x": m.vertices[:, 0], "y": m.vertices[:, 1],
-                                  "z": m.vertices[:, 2]} for m in meshes]
-    for muscle in MUSCLE_KEYS:
-        pts = paths[paths["muscle"] == muscle]
-        out.append({"x": pts["x"].to_numpy(), "y": pts["y"].to_numpy(),
-                    "z": pts["z"].to_numpy()})
-    return out
+    volumes = scene.muscle_volumes(flexion, adduction, rotation)
+    return [{"x": v[:, 0], "y": v[:, 1], "z": v[:, 2]}
+            for v in [m.vertices for m in meshes] + [v.vertices for v in volumes]]
+
+
+def attachments_table(flexion: float = 0.0) -> pd.DataFrame:
+    """Origin and insertion points of every modelled muscle (first and last path point)."""
+    paths = mechanics.muscle_paths(flexion)
+    rows = []
+    for key, (label, _layer, _group) in mechanics.MUSCLES.items():
+        pts = paths[paths["muscle"] == key]
+        for end, row in (("origin", pts.iloc[0]), ("insertion", pts.iloc[-1])):
+            rows.append({"x": row["x"], "y": row["y"], "z": row["z"],
+                         "text": f"{end} of {label}"})
+    return pd.DataFrame(rows)
+
+
+def explorer_extras(beaton_type: str = "A") -> pa.SceneExtras:
+    """Deep rotators, nerve, landmarks and attachments for the explorer at neutral."""
+    return pa.SceneExtras(rotators=scene.deep_rotator_volumes(),
+                          nerve=scene.sciatic_nerve(beaton_type),
+                          landmarks=scene.landmarks(), attachments=attachments_table(),
+                          rotator_note=scene.SHAPE_ONLY_NOTE)
+
+
+def trace_card(fig: Any, trace: Any, point: Any = None, hidden: tuple[str, ...] = ()
+               ) -> str | None:
+    """The card id a click on ``trace`` selects: its muscle, or the muscle nearest the point."""
+    index = fig.data.index(trace)
+    to_card = anatomy.model_to_card()
+    if N_BONES <= index < N_BONES + N_MUSCLES:
+        return to_card[MUSCLE_KEYS[index - N_BONES]]
+    offset = index - N_BONES - N_MUSCLES
+    if 0 <= offset < len(scene.SHAPE_ONLY):
+        return scene.SHAPE_ONLY[offset]
+    if point is None:
+        return None
+    return to_card[scene.nearest_muscle(point, exclude_layers=hidden)]
+
+
+def apply_preset(fig: Any, name: str, n_rotators: int = 0) -> None:
+    """Camera, visible layers and bone opacity of a preset view (in one batch update)."""
+    preset = scene.PRESETS[name]
+    with fig.batch_update():
+        fig.layout.scene.camera.eye = preset["eye"]
+        for trace in fig.data[:N_BONES]:
+            trace.opacity = preset["bone_opacity"]
+        for trace, key in zip(fig.data[N_BONES:N_BONES + N_MUSCLES], MUSCLE_KEYS, strict=True):
+            trace.visible = mechanics.MUSCLES[key][1] not in preset["hide"] or "legendonly"
+        for trace in fig.data[N_BONES + N_MUSCLES:N_BONES + N_MUSCLES + n_rotators]:
+            trace.visible = "deep" not in preset["hide"] or "legendonly"
 
 
 class AnatomyExplorer(WidgetApp):
-    """3D glute muscles on the MyoLeg bones with layer toggles and muscle cards."""
+    """3D glute muscles as volumes on the MyoLeg bones, with presets, landmarks and nerve."""
 
-    def __init__(self, width: int = 620, height: int = 560) -> None:
-        self.fig = pa.scene_figure(mechanics.bone_meshes(), mechanics.muscle_paths(),
-                                   hover=_hover(), width=width, height=height, widget=True)
+    def __init__(self, width: int = 640, height: int = 600, preset: str = "posterior") -> None:
+        self.fig = pa.scene_figure(mechanics.bone_meshes(), scene.muscle_volumes(),
+                                   extras=explorer_extras(), width=width, height=height,
+                                   widget=True, title="Right hip")
+        self.n_rotators = len(scene.SHAPE_ONLY)
+        self.preset = widgets.ToggleButtons(
+            options=[(v, k) for k, v in PRESET_LABELS.items()], value=preset,
+            description="View", style={"button_width": "84px"})
+        self.preset.observe(self._on_preset, names="value")
         self.layer_boxes = {layer: widgets.Checkbox(value=True, description=label,
                                                     indent=False,
                                                     layout=widgets.Layout(width="auto"))
                             for layer, label in LAYER_LABELS.items()}
         for box in self.layer_boxes.values():
             box.observe(self._on_layers, names="value")
+        self.nerve = widgets.Dropdown(
+            options=[(f"Beaton type {t}: {c}", t) for t, c in
+                     anatomy.sciatic_variants()[["type", "course"]].itertuples(index=False)],
+            value="A", description="Sciatic nerve", style={"description_width": "90px"},
+            layout=widgets.Layout(width="340px"))
+        self.nerve.observe(self._on_nerve, names="value")
+        self.show_landmarks = widgets.Checkbox(value=True, description="Label bony landmarks",
+                                               indent=False)
+        self.show_landmarks.observe(self._on_landmarks, names="value")
         cards = anatomy.muscle_cards()
         self.picker = widgets.Dropdown(options=[(c["name"], c["id"]) for c in cards],
                                        value=cards[0]["id"], description="Muscle card")
         self.picker.observe(self._on_pick, names="value")
-        self.card = widgets.HTML(layout=widgets.Layout(width="340px"))
-        self.note = widgets.HTML(
-            "<small>Not in the 3D model (cards only): "
-            + ", ".join(anatomy.not_modelled()) + ".</small>")
-        for trace in self.fig.data[N_BONES:]:
+        self.card = widgets.HTML(layout=widgets.Layout(width="360px"))
+        for trace in self.fig.data:
             trace.on_click(self._on_click)
         self._on_pick()
+        self._on_preset()
         controls = widgets.VBox([widgets.HTML("<b>Layers</b>"), *self.layer_boxes.values(),
-                                 self.picker, self.card, self.note])
-        self.root = widgets.HBox([self.fig, controls])
+                                 self.show_landmarks, self.nerve, self.picker, self.card],
+                                layout=widgets.Layout(width="380px"))
+        self.root = widgets.VBox([self.preset, widgets.HBox([self.fig, controls])])
 
     def visible_layers(self) -> list[str]:
         """The layers currently switched on."""
@@ -87,132 +148,66 @@ class AnatomyExplorer(WidgetApp):
         for layer, value in shown.items():
             self.layer_boxes[layer].value = bool(value)
 
+    def set_preset(self, name: str) -> None:
+        """Switch to a preset view: posterior, lateral, superficial, middle or deep."""
+        self.preset.value = name
+
+    def _on_preset(self, change: Any = None) -> None:
+        hide = scene.PRESETS[str(self.preset.value)]["hide"]
+        for layer, box in self.layer_boxes.items():
+            box.unobserve(self._on_layers, names="value")
+            box.value = layer not in hide
+            box.observe(self._on_layers, names="value")
+        apply_preset(self.fig, str(self.preset.value), self.n_rotators)
+
     def _on_layers(self, change: Any = None) -> None:
         shown = set(self.visible_layers())
         with self.fig.batch_update():
-            for trace, muscle in zip(self.fig.data[N_BONES:], MUSCLE_KEYS, strict=True):
-                layer = mechanics.MUSCLES[muscle][1]
-                trace.visible = True if layer in shown else "legendonly"
+            for trace, muscle in zip(self.fig.data[N_BONES:N_BONES + N_MUSCLES], MUSCLE_KEYS,
+                                     strict=True):
+                trace.visible = mechanics.MUSCLES[muscle][1] in shown or "legendonly"
+            rot = self.fig.data[N_BONES + N_MUSCLES:N_BONES + N_MUSCLES + self.n_rotators]
+            for trace in rot:
+                trace.visible = "deep" in shown or "legendonly"
+
+    def _on_nerve(self, change: Any = None) -> None:
+        courses = scene.sciatic_nerve(str(self.nerve.value))
+        courses += [("", np.empty((0, 3)))] * (2 - len(courses))
+        first = N_BONES + N_MUSCLES + self.n_rotators
+        with self.fig.batch_update():
+            for trace, (name, pts) in zip(self.fig.data[first:first + 2], courses, strict=True):
+                trace.x, trace.y, trace.z = pts[:, 0], pts[:, 1], pts[:, 2]
+                trace.hovertemplate = f"<b>{name or 'sciatic nerve'}</b><extra></extra>"
+
+    def _on_landmarks(self, change: Any = None) -> None:
+        self.fig.data[-1].visible = bool(self.show_landmarks.value)
 
     def _on_pick(self, change: Any = None) -> None:
         self.card.value = anatomy.card_html(str(self.picker.value))
 
     def _on_click(self, trace: Any, points: Any, state: Any = None) -> None:
-        if points.point_inds:
-            muscle = MUSCLE_KEYS[self.fig.data.index(trace) - N_BONES]
-            self.picker.value = anatomy.model_to_card()[muscle]
-
-    def summary(self) -> str:
-        return (f"AnatomyExplorer(layers: {', '.join(self.visible_layers()) or 'none'}; "
-                f"card: {self.picker.value}; {len(MUSCLE_KEYS)} modelled muscle paths, "
-                f"{len(anatomy.not_modelled())} muscles as cards only)")
-
-
-class QuizApp(WidgetApp):
-    """A seeded quiz from the muscle cards with immediate feedback and a running score."""
-
-    def __init__(self, n: int = 6, seed: int = 0, width: int = 520, height: int = 460) -> None:
-        self.questions = anatomy.make_quiz(n, seed)
-        self.index = 0
-        self.score = 0
-        self.answered = 0
-        self._done = False
-        self.prompt = widgets.HTML()
-        self.options = widgets.RadioButtons(options=[], value=None,
-                                            layout=widgets.Layout(width="auto"))
-        self.check = widgets.Button(description="Check answer", button_style="primary")
-        self.check.on_click(lambda _b: self._check_choice())
-        card_names = {c["id"]: c["name"] for c in anatomy.muscle_cards()}
-        self.name_buttons = []
-        for cid in dict.fromkeys(anatomy.model_to_card().values()):
-            button = widgets.Button(description=card_names[cid],
-                                    layout=widgets.Layout(width="auto"))
-            button.on_click(lambda _b, cid=cid: self.answer(cid))
-            self.name_buttons.append(button)
-        self.fig = pa.scene_figure(mechanics.bone_meshes(), mechanics.muscle_paths(),
-                                   width=width, height=height, widget=True,
-                                   title="Click the muscle")
-        with self.fig.batch_update():
-            for trace in self.fig.data[N_BONES:]:
-                trace.hoverinfo = "none"  # no names on hover: that would give it away
-                trace.showlegend = False
-        for trace in self.fig.data[N_BONES:]:
-            trace.on_click(self._on_click)
-        self.feedback = widgets.HTML()
-        self.score_label = widgets.HTML()
-        self.next = widgets.Button(description="Next question")
-        self.next.on_click(lambda _b: self.next_question())
-        self.choice_box = widgets.VBox([self.options, self.check])
-        self.click_box = widgets.VBox([
-            self.fig, widgets.HTML("<small>...or pick it by name:</small>"),
-            widgets.HBox(self.name_buttons, layout=widgets.Layout(flex_flow="row wrap"))])
-        self.body = widgets.VBox()
-        self.root = widgets.VBox([self.score_label, self.prompt, self.body, self.feedback,
-                                  self.next])
-        self._show()
-
-    @property
-    def question(self) -> anatomy.Question:
-        """The current question."""
-        return self.questions[self.index]
-
-    def _show(self) -> None:
-        q = self.question
-        self._done = False
-        self.prompt.value = f"<b>Question {self.index + 1} of {len(self.questions)}.</b> " \
-                            f"{q.prompt}"
-        if q.kind == "choice":
-            self.options.options = list(q.choices)
-            self.options.value = None
-            self.body.children = (self.choice_box,)
-        else:
-            self.body.children = (self.click_box,)
-        self.feedback.value = ""
-        self._update_score()
-
-    def _update_score(self) -> None:
-        self.score_label.value = f"<b>Score: {self.score} / {self.answered}</b>"
-
-    def _check_choice(self) -> None:
-        if self.options.value is None:
-            self.feedback.value = "Pick an answer first."
+        if not points.point_inds:
             return
-        self.answer(str(self.options.value))
-
-    def _on_click(self, trace: Any, points: Any, state: Any = None) -> None:
-        if points.point_inds and self.question.kind == "click":
-            muscle = MUSCLE_KEYS[self.fig.data.index(trace) - N_BONES]
-            self.answer(anatomy.model_to_card()[muscle])
-
-    def answer(self, value: str) -> bool:
-        """Answer the current question (choice text or muscle id); returns correctness."""
-        q = self.question
-        correct = anatomy.check_answer(q, value)
-        if not self._done:
-            self.answered += 1
-            self.score += int(correct)
-            self._done = True
-        mark = "<span style='color:#007a3d'>Correct!</span>" if correct else \
-            "<span style='color:#b00020'>Not quite.</span>"
-        self.feedback.value = f"<b>{mark}</b> {q.explanation} <small>[{', '.join(q.sources)}]</small>"
-        self._update_score()
-        return correct
-
-    def next_question(self) -> None:
-        """Move to the next question (wraps around after the last)."""
-        self.index = (self.index + 1) % len(self.questions)
-        self._show()
+        point = None
+        if getattr(points, "xs", None):
+            point = (points.xs[0], points.ys[0], points.zs[0])
+        hidden = tuple(layer for layer in LAYER_LABELS if layer not in self.visible_layers())
+        card_id = trace_card(self.fig, trace, point, hidden)
+        if card_id is not None:
+            self.picker.value = card_id
 
     def summary(self) -> str:
-        return (f"QuizApp(question {self.index + 1} of {len(self.questions)}, "
-                f"{self.question.kind}; score {self.score}/{self.answered})")
+        return (f"AnatomyExplorer(view: {self.preset.value}; layers: "
+                f"{', '.join(self.visible_layers()) or 'none'}; card: {self.picker.value}; "
+                f"sciatic nerve: Beaton type {self.nerve.value}; {N_MUSCLES} muscle volumes, "
+                f"{len(scene.SHAPE_ONLY)} deep rotators as shapes only)")
 
 
 class HipMechanicsApp(WidgetApp):
     """Sliders for the hip pose drive the 3D view and the moment-arm bars."""
 
     def __init__(self, flexion: int = 0, adduction: int = 0, rotation: int = 0,
-                 width: int = 480, height: int = 500) -> None:
+                 width: int = 500, height: int = 520) -> None:
         ranges = mechanics.RANGES
         self.sliders = {
             name: widgets.IntSlider(value=value, min=int(ranges[name][0]),
@@ -223,9 +218,9 @@ class HipMechanicsApp(WidgetApp):
             for name, value in (("flexion", flexion), ("adduction", adduction),
                                 ("rotation", rotation))}
         self.scene = pa.scene_figure(mechanics.bone_meshes(*self.pose),
-                                     mechanics.muscle_paths(*self.pose), hover=_hover(),
-                                     width=width, height=height, widget=True, legend=False,
-                                     title="Right hip (hover a muscle for its name)")
+                                     scene.muscle_volumes(*self.pose), width=width,
+                                     height=height, widget=True, legend=True,
+                                     title="Right hip (colour = layer; hover for the name)")
         self.bars = pa.moment_arm_bars(mechanics.moment_arms(
             flexion=self.pose[0], adduction=self.pose[1], rotation=self.pose[2]),
             width=width, height=height, widget=True)
@@ -290,3 +285,8 @@ class HipMechanicsApp(WidgetApp):
         action = mechanics.ACTIONS["rotation"][0 if value >= 0 else 1]
         return (f"HipMechanicsApp(flexion {fl:.0f}, adduction {ad:.0f}, rotation {ro:.0f} deg; "
                 f"piriformis: {action})")
+
+
+from gluteutils.widgets.quiz import QuizApp  # noqa: E402  (re-export; it imports from here)
+
+__all__ = ["AnatomyExplorer", "HipMechanicsApp", "QuizApp", "scene_trace_update"]
