@@ -204,6 +204,7 @@ class Condition:
     features: tuple[Feature, ...]
     serious: bool = False
     prior_figure: str = ""
+    urgent_if_top: bool = False
 
 
 @dataclass(frozen=True)
@@ -389,7 +390,8 @@ def _conditions(doc: list[Mapping[str, Any]], cpath: Path, questions: Mapping[st
             service=str(raw["service"]), athlete_service=raw.get("athlete_service"),
             pelvic_service=raw.get("pelvic_service"), chronic_service=raw.get("chronic_service"),
             features=features, serious=bool(raw.get("serious", False)),
-            prior_figure=str(raw.get("prior_figure", ""))))
+            prior_figure=str(raw.get("prior_figure", "")),
+            urgent_if_top=bool(raw.get("urgent_if_top", False))))
     if len({c.id for c in conditions}) != len(conditions):
         raise ContentError(cpath, "condition ids must be unique")
     return conditions

@@ -202,8 +202,9 @@ def _level(clean: Mapping[str, Answer], fired: tuple[FiredRule, ...], top: Condi
     if below:
         return "urgent", [f"Under {YOUNGEST_SUPPORTED_AGE}: please see a doctor, who can "
                           "examine a child's hip and back."]
-    if top.serious and not cannot_tell:
-        return "urgent", [f"The answers fit a serious cause best ({top.name})."]
+    if (top.serious or top.urgent_if_top) and not cannot_tell:
+        return "urgent", [f"The answers fit best a cause a doctor should check soon "
+                          f"({top.name})."]
     blockers = _blockers(clean, top, p1, cannot_tell)
     if missing:
         # Never "no warning signs" when a warning question is unanswered or a red-flag
