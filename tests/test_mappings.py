@@ -13,7 +13,7 @@ from gluteutils.outcomes.mapping import load_export, read_mapping
 SHARED = PROJECT_ROOT.parent / "shared" / "clinical" / "data"
 NECK = SHARED / "neck_pain_chow2006_lllt.csv"
 KNEE = SHARED / "knee_sports_injury_tutz_catdata.csv"
-needs_shared = pytest.mark.skipif(not NECK.exists(), reason="shared trial data not present")
+needs_shared = pytest.mark.needs_shared
 
 
 @needs_shared

@@ -29,7 +29,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "clinical" / "data"
 NECK = SHARED / "neck_pain_chow2006_lllt.csv"
 KNEE = SHARED / "knee_sports_injury_tutz_catdata.csv"
 
-pytestmark = pytest.mark.skipif(not NECK.exists(), reason="shared trial data not available")
+pytestmark = pytest.mark.needs_shared
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.imputation.mice import MICE, MICEData
 from statsmodels.stats.weightstats import DescrStatsW
 
 from gluteutils.errors import GluteError
@@ -658,6 +660,75 @@ class PropensityWeighting(_Estimator):
 # --------------------------------------------------------------------------- MICE
 
 
+#: Predictive means are matched on this decimal grid. Predicted means that agree to far more
+#: digits than the data carry are the same prediction; rounding them makes exact ties of
+#: what is really one value, so a last-bit difference from another BLAS or SIMD path cannot
+#: reorder the donors (the reproducibility rule in DESIGN.md).
+PMM_DECIMALS: int = 9
+
+
+class StableMICEData(MICEData):
+    """statsmodels' ``MICEData`` with predictive mean matching that is stable by design.
+
+    statsmodels orders the donors with ``np.argsort`` (an unstable quicksort whose tie order
+    depends on the CPU's SIMD code path) and draws the perturbed imputation parameters with
+    an SVD whose singular-vector signs depend on the LAPACK kernel. Predicted means tie
+    whenever observed cases share every predictor, so the same data and seed gave different
+    donors, and different multiple-imputation estimates, on machines with and without AVX2
+    (issue 9). Here the matching is the same method (van Buuren 2018, section 3.4: the
+    ``k_pmm`` nearest observed cases, one drawn at random) with every discrete step
+    deterministic:
+
+    * predicted means and distances are rounded to :data:`PMM_DECIMALS` decimals;
+    * donors are ordered by (rounded predicted mean, observed value) with a stable sort, so
+      donors tied on both have the same value and any order of them imputes the same;
+    * the k nearest are taken with a stable sort of the rounded distances;
+    * parameters are perturbed with a Cholesky factor (unique for a positive definite
+      covariance), not an SVD.
+    """
+
+    def _perturb_gaussian(self, vname: str) -> None:
+        endog, exog, init_kwds, fit_kwds = self.get_fitting_data(vname)
+        model = self.model_class[vname](endog, exog, **init_kwds)
+        self.models[vname] = model
+        self.results[vname] = model.fit(**fit_kwds)
+        mean = np.asarray(self.results[vname].params, dtype=float)
+        cov = np.asarray(self.results[vname].cov_params(), dtype=float)
+        self.params[vname] = self.rng.multivariate_normal(mean, cov, method="cholesky")
+
+    def impute_pmm(self, vname: str) -> None:
+        k = self.k_pmm
+        endog_obs, exog_obs, exog_miss, kwds_obs, kwds_miss = self.get_split_data(vname)
+        model = self.models[vname]
+        pred_obs = np.round(self._get_predicted(
+            model.predict(self.params[vname], exog_obs, **kwds_obs)), PMM_DECIMALS)
+        pred_miss = np.round(self._get_predicted(
+            model.predict(self.params[vname], exog_miss, **kwds_miss)), PMM_DECIMALS)
+        observed = np.asarray(endog_obs, dtype=float).ravel()
+        order = np.lexsort((observed, pred_obs))  # stable: by prediction, then by value
+        observed, pred_obs = observed[order], pred_obs[order]
+        nearest = np.searchsorted(pred_obs, pred_miss)
+        window = nearest[:, None] + np.arange(-k, k)[None, :]
+        outside = (window < 0) | (window > len(observed) - 1)
+        window = np.clip(window, 0, len(observed) - 1)
+        distance = np.round(np.abs(pred_miss[:, None] - pred_obs[window]), PMM_DECIMALS)
+        distance[outside] = np.inf
+        closest = np.argsort(distance, axis=1, kind="stable")[:, :k]
+        pick = self.rng.integers(0, k, len(pred_miss))
+        rows = np.arange(len(pred_miss))
+        self._store_changes(vname, observed[window[rows, closest[rows, pick]]])
+
+
+def group_seed(seed: int, key: object) -> np.random.SeedSequence:
+    """A seed for one analysis group that depends only on ``seed`` and the group's label.
+
+    ``zlib.crc32`` of the label's text, not Python's ``hash`` (salted per process by
+    ``PYTHONHASHSEED``), so a group draws the same numbers whatever other groups exist, in
+    any order, in any process.
+    """
+    return np.random.SeedSequence([int(seed), zlib.crc32(str(key).encode("utf-8"))])
+
+
 @dataclass
 class MultipleImputation(_Estimator):
     """ANCOVA under multiple imputation of a missing follow-up (statsmodels MICE).
@@ -665,7 +736,9 @@ class MultipleImputation(_Estimator):
     The follow-up outcome is imputed by predictive mean matching from a model that includes
     the treatment, its interaction with baseline, and the covariates ("imputed by therapy":
     treatment-specific imputation slopes, as recommended for trials). The analysis model is the
-    ANCOVA; ``MICE.fit`` pools the imputations with Rubin's rules. Run per ``by`` group.
+    ANCOVA; ``MICE.fit`` pools the imputations with Rubin's rules. Run per ``by`` group, each
+    group with its own generator (:func:`group_seed`) and the stable matching of
+    :class:`StableMICEData`, so the estimates are the same on every machine.
     """
 
     outcome: str
@@ -682,8 +755,6 @@ class MultipleImputation(_Estimator):
     def fit(self, df: pd.DataFrame) -> MultipleImputation:
         cols = [self.outcome, self.baseline, self.treatment, *self.covariates]
         _require(df, cols + ([self.by] if self.by else []))
-        from statsmodels.imputation.mice import MICE, MICEData
-
         parts = []
         for key, group in _groups(df, self.by):
             data = group.loc[:, cols].dropna(subset=[c for c in cols if c != self.outcome])
@@ -701,7 +772,8 @@ class MultipleImputation(_Estimator):
             frame = pd.concat([frame, trt, x], axis=1)
             t_terms = list(trt.columns)
             x_terms = list(x.columns)
-            mice_data = MICEData(frame, rng=self.seed)
+            mice_data = StableMICEData(
+                frame, rng=np.random.default_rng(group_seed(self.seed, key)))
             imp = " + ".join(["b", *t_terms, *[f"{t}:b" for t in t_terms], *x_terms])
             mice_data.set_imputer("y", formula=imp, fit_kwds={"method": "qr"})
             analysis = "y ~ " + " + ".join(["b", *t_terms, *x_terms])
