@@ -41,13 +41,15 @@ class _Program:
     def solve(self, var: int, sense: float) -> float:
         c = np.zeros(self.n_vars)
         c[var] = sense
-        a = np.zeros((len(self.rows), self.n_vars))
-        for r, coeffs in enumerate(self.rows):
-            for j, w in coeffs.items():
-                a[r, j] += w
-        cons = [LinearConstraint(a, self.rhs, self.rhs)] if self.rows else []
-        res = milp(c, integrality=np.ones(self.n_vars), constraints=cons,
-                   bounds=Bounds(self.lower, self.upper))
+        if not hasattr(self, "_cons"):  # built once per program
+            a = np.zeros((len(self.rows), self.n_vars))
+            for r, coeffs in enumerate(self.rows):
+                for j, w in coeffs.items():
+                    a[r, j] += w
+            self._cons = [LinearConstraint(a, self.rhs, self.rhs)] if self.rows else []
+            self._bounds = Bounds(self.lower, self.upper)
+        res = milp(c, integrality=np.ones(self.n_vars), constraints=self._cons,
+                   bounds=self._bounds)
         if res.status != 0 or res.x is None:  # pragma: no cover - the true table is feasible
             raise DisclosureError(f"audit program could not be solved: {res.message}")
         return float(round(res.x[var]))
@@ -76,7 +78,7 @@ def _margin(prog: _Program, total: int, threshold: int, coeffs: dict[int, float]
 
 
 def _program(values: np.ndarray, hidden: np.ndarray, threshold: int,
-             total_column: int | None) -> _Program:
+             total_column: int | None, two_labels: bool = True) -> _Program:
     r, c = values.shape
     body = [j for j in range(c) if j != total_column]
     grand = int(values[:, body].sum())
@@ -87,7 +89,9 @@ def _program(values: np.ndarray, hidden: np.ndarray, threshold: int,
             if not hidden[i, j]:
                 continue
             v = int(values[i, j])
-            if 0 < v < threshold:
+            if not two_labels:  # one label for every hidden cell: any count
+                prog.cell_var[(i, j)] = prog.add_var(0, big)
+            elif 0 < v < threshold:
                 prog.cell_var[(i, j)] = prog.add_var(1, threshold - 1)
             else:  # "n.p.": 0 or >= threshold, x = 0 unless b = 1
                 x = prog.add_var(0, big)
@@ -97,7 +101,9 @@ def _program(values: np.ndarray, hidden: np.ndarray, threshold: int,
                 prog.rows.append({x: 1.0, b: -big, prog.add_var(0, big): 1.0})
                 prog.rhs.append(0.0)  # x - big b + s = 0 with s >= 0: x <= big b
                 prog.cell_var[(i, j)] = x
-    for i in range(r):  # rows
+    # a one-column table's row totals are its cells (and a one-row table's column totals):
+    # publishing them would publish the cells, so they are not taken as margins
+    for i in range(r if (len(body) > 1 or total_column is not None) else 0):  # rows
         coeffs: dict[int, float] = {}
         const = sum(_term(prog, coeffs, int(values[i, j]), bool(hidden[i, j]),
                           prog.cell_var.get((i, j))) for j in body)
@@ -112,7 +118,7 @@ def _program(values: np.ndarray, hidden: np.ndarray, threshold: int,
             else:
                 prog.rows.append(coeffs)
                 prog.rhs.append(float(values[i, k]) - const)
-    for j in range(c):  # columns (their totals are published with the grand total)
+    for j in range(c if r > 1 else 0):  # columns (totals published with the grand total)
         coeffs = {}
         const = sum(_term(prog, coeffs, int(values[i, j]), bool(hidden[i, j]),
                           prog.cell_var.get((i, j))) for i in range(r))
@@ -122,29 +128,32 @@ def _program(values: np.ndarray, hidden: np.ndarray, threshold: int,
 
 def audit_table(values: np.ndarray | pd.DataFrame, hidden: np.ndarray | pd.DataFrame, *,
                 threshold: int = 5, total_column: int | None = None,
-                min_values: int = 2) -> pd.DataFrame:
+                min_values: int = 2, two_labels: bool = True) -> pd.DataFrame:
     """The attacker's feasible range of every hidden cell of a released count table.
 
     ``values``: the true counts (rows x columns); ``hidden``: which cells are not shown.
     Row and column totals and the grand total are taken as published (a small one only as
-    "1 to threshold-1"); with ``total_column`` that column is the row total and is itself a
-    cell. Returns one row per hidden cell: ``row``, ``col``, ``value``, ``kind`` (``small`` /
+    "1 to threshold-1"; a one-row table has no column totals apart from its cells); with ``total_column`` that column is the row total and is itself a
+    cell. ``two_labels``: hidden cells show ``"<5"`` (1-4) or ``"n.p."`` (0 or >= 5); False:
+    every hidden cell shows one label (the attacker knows only that it is a count). Returns
+    one row per hidden cell: ``row``, ``col``, ``value``, ``kind`` (``small`` /
     ``complementary``), ``lower``, ``upper``, ``values`` (how many values are possible) and
     ``protected`` (at least ``min_values``; for a small cell at most ``threshold - 1``, all
-    its label allows).
+    its label allows; a hidden zero needs none, zeros being publishable).
     """
     v = np.asarray(values, dtype="int64")
     h = np.asarray(hidden, dtype=bool)
     if v.shape != h.shape or v.ndim != 2:
         raise ValueError("values and hidden must be two tables of the same shape")
-    prog = _program(v, h, threshold, total_column)
+    prog = _program(v, h, threshold, total_column, two_labels)
     out = []
     for (i, j), var in sorted(prog.cell_var.items()):
         lo, hi = prog.solve(var, 1.0), prog.solve(var, -1.0)
         val = int(v[i, j])
         small = 0 < val < threshold
-        # a "<2" cell is 1 by its label: a small cell needs at most threshold - 1 values
-        need = min(min_values, threshold - 1) if small else min_values
+        # a "<2" cell is 1 by its label: a small cell needs at most threshold - 1 values;
+        # a hidden zero may be pinned to 0 (zeros are published under the policy anyway)
+        need = min(min_values, threshold - 1) if small else (min_values if val else 1)
         out.append({"row": i, "col": j, "value": val,
                     "kind": "small" if small else "complementary",
                     "lower": int(lo), "upper": int(hi), "values": int(hi - lo + 1),
@@ -154,18 +163,38 @@ def audit_table(values: np.ndarray | pd.DataFrame, hidden: np.ndarray | pd.DataF
 
 
 def cell_range(values: np.ndarray, hidden: np.ndarray, cell: tuple[int, int], *,
-               threshold: int = 5, total_column: int | None = None) -> tuple[int, int]:
+               threshold: int = 5, total_column: int | None = None,
+               two_labels: bool = True) -> tuple[int, int]:
     """The attacker's ``(lowest, highest)`` value of one hidden ``cell``."""
     v = np.asarray(values, dtype="int64")
-    prog = _program(v, np.asarray(hidden, dtype=bool), threshold, total_column)
+    prog = _program(v, np.asarray(hidden, dtype=bool), threshold, total_column, two_labels)
     var = prog.cell_var[cell]
     return int(prog.solve(var, 1.0)), int(prog.solve(var, -1.0))
 
 
+def first_unprotected(values: np.ndarray, hidden: np.ndarray, *, threshold: int = 5,
+                      total_column: int | None = None, min_values: int = 2,
+                      two_labels: bool = True, only_small: bool = False
+                      ) -> tuple[int, int] | None:
+    """The first hidden cell (row order) the attacker can pin, or None: :func:`audit_table`
+    that stops early (``only_small``: check the small cells only)."""
+    v = np.asarray(values, dtype="int64")
+    prog = _program(v, np.asarray(hidden, dtype=bool), threshold, total_column, two_labels)
+    for (i, j), var in sorted(prog.cell_var.items()):
+        val = int(v[i, j])
+        small = 0 < val < threshold
+        if only_small and not small:
+            continue
+        need = min(min_values, threshold - 1) if small else (min_values if val else 1)
+        if prog.solve(var, -1.0) - prog.solve(var, 1.0) + 1 < need:
+            return i, j
+    return None
+
+
 def is_protected(values: np.ndarray | pd.DataFrame, hidden: np.ndarray | pd.DataFrame, *,
                  threshold: int = 5, total_column: int | None = None,
-                 min_values: int = 2) -> bool:
+                 min_values: int = 2, two_labels: bool = True) -> bool:
     """True when :func:`audit_table` finds every hidden cell protected."""
     report = audit_table(values, hidden, threshold=threshold, total_column=total_column,
-                         min_values=min_values)
+                         min_values=min_values, two_labels=two_labels)
     return bool(report["protected"].all())

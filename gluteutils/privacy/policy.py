@@ -59,11 +59,14 @@ class Policy:
         masked = suppress_small_cells(table, self.threshold, columns=columns,
                                       total_column=total_column)
         mask = masked.attrs["suppressed"]
+        # one label for every hidden cell when "<5" vs "n.p." would let the margins pin one
+        thr = self.threshold if masked.attrs.get("two_labels", True) else 1
         out = table.copy()
         for c in mask.columns:
-            out[c] = pd.Series(labelled(table[c], mask[c], self.threshold, self.marker),
+            out[c] = pd.Series(labelled(table[c], mask[c], thr, self.marker),
                                index=table.index, dtype=object)
         out.attrs["suppressed"] = mask
+        out.attrs["two_labels"] = thr != 1
         return out
 
     def rounded_masked(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

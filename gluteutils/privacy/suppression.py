@@ -14,19 +14,22 @@ import numpy as np
 import pandas as pd
 
 from gluteutils.errors import DisclosureError
-from gluteutils.privacy.audit import audit_table, cell_range
+from gluteutils.privacy.audit import cell_range, first_unprotected
 from gluteutils.privacy.labels import is_small
 
 
 def _protects(values: np.ndarray, hidden: np.ndarray, extra: list[tuple[int, int]],
               cell: tuple[int, int], threshold: int, total_column: int | None,
-              min_values: int) -> bool:
+              min_values: int, two_labels: bool) -> bool:
     trial = hidden.copy()
     for p in extra:
         trial[p] = True
-    lo, hi = cell_range(values, trial, cell, threshold=threshold, total_column=total_column)
+    lo, hi = cell_range(values, trial, cell, threshold=threshold, total_column=total_column,
+                        two_labels=two_labels)
     if 0 < values[cell] < threshold:
         min_values = min(min_values, threshold - 1)
+    elif values[cell] == 0:
+        min_values = 1
     return hi - lo + 1 >= min_values
 
 
@@ -45,12 +48,14 @@ def _patterns(values: np.ndarray, hidden: np.ndarray, i: int, j: int
 
 
 def _candidate(values: np.ndarray, hidden: np.ndarray, i: int, j: int, threshold: int,
-               total_column: int | None, min_values: int) -> list[tuple[int, int]] | None:
+               total_column: int | None, min_values: int, two_labels: bool
+               ) -> list[tuple[int, int]] | None:
     """The cheapest cells to hide (fewest people hidden) that protect cell (i, j); if no
     single cell or rectangle does, the cheapest rectangle (progress); else any shown cell."""
     pats = _patterns(values, hidden, i, j)
     for pat in pats:
-        if _protects(values, hidden, pat, (i, j), threshold, total_column, min_values):
+        if _protects(values, hidden, pat, (i, j), threshold, total_column, min_values,
+                     two_labels):
             return pat
     rects = [p for p in pats if len(p) > 1]
     if rects:
@@ -62,25 +67,70 @@ def _candidate(values: np.ndarray, hidden: np.ndarray, i: int, j: int, threshold
     return [min(rest, key=lambda p: (int(values[p]), p))] if rest else None
 
 
-def complementary_mask(values: np.ndarray, hidden: np.ndarray, *, threshold: int = 5,
-                       total_column: int | None = None, min_values: int = 2) -> np.ndarray:
-    """Add complementary cells to ``hidden`` until the audit protects every hidden cell."""
-    mask = np.asarray(hidden, dtype=bool).copy()
-    v = np.asarray(values, dtype="int64")
+def _line_rule(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Cheap start: hide the smallest other non-zero cell of any line with one hidden cell
+    (the audit then adds what margin reasoning still needs)."""
+    mask = mask.copy()
+    changed = True
+    while changed:
+        changed = False
+        for view_m, view_v in ((mask, values), (mask.T, values.T)):
+            for i in range(view_m.shape[0]):
+                line = view_m[i]
+                if line.sum() != 1 or line.size < 2:
+                    continue
+                cand = np.flatnonzero(~line & (view_v[i] > 0))
+                if cand.size:
+                    line[cand[np.argmin(view_v[i][cand])]] = True
+                    changed = True
+    return mask
+
+
+def _feasible(v: np.ndarray, hidden: np.ndarray, threshold: int, total_column: int | None,
+              min_values: int, two_labels: bool) -> bool:
+    """Can any pattern protect the small cells? (hiding everything is the best case)"""
+    everything = np.ones_like(hidden, dtype=bool)
+    return first_unprotected(v, everything, threshold=threshold, total_column=total_column,
+                             min_values=min_values, two_labels=two_labels,
+                             only_small=True) is None
+
+
+def _search(v: np.ndarray, hidden: np.ndarray, threshold: int, total_column: int | None,
+            min_values: int, two_labels: bool) -> np.ndarray | None:
+    if not _feasible(v, hidden, threshold, total_column, min_values, two_labels):
+        return None
+    # small tables: the audit alone (fewest cells hidden); larger: the line rule first (fast)
+    mask = hidden.copy() if v.size <= 16 else _line_rule(v, hidden)
     while mask.any():
-        report = audit_table(v, mask, threshold=threshold, total_column=total_column,
-                             min_values=min_values)
-        bad = report[~report["protected"]]
-        if bad.empty:
+        bad = first_unprotected(v, mask, threshold=threshold, total_column=total_column,
+                                min_values=min_values, two_labels=two_labels)
+        if bad is None:
             return mask
-        i, j = int(bad["row"].iloc[0]), int(bad["col"].iloc[0])
-        nxt = _candidate(v, mask, i, j, threshold, total_column, min_values)
+        i, j = bad
+        nxt = _candidate(v, mask, i, j, threshold, total_column, min_values, two_labels)
         if nxt is None:
-            raise DisclosureError(
-                f"no suppression pattern protects cell ({i}, {j}) of a {v.shape[0]}x"
-                f"{v.shape[1]} table: its margins pin it; publish a coarser table")
+            return None
         for p in nxt:
             mask[p] = True
+    return mask
+
+
+def complementary_mask(values: np.ndarray, hidden: np.ndarray, *, threshold: int = 5,
+                       total_column: int | None = None, min_values: int = 2,
+                       two_labels: bool = True) -> np.ndarray:
+    """Add complementary cells to ``hidden`` until the audit protects every hidden cell.
+
+    Raises :class:`DisclosureError` when no pattern does (with ``two_labels`` a derivable
+    small line total can pin its one small cell: publish that table with one label).
+    """
+    v = np.asarray(values, dtype="int64")
+    mask = _search(v, np.asarray(hidden, dtype=bool), threshold, total_column, min_values,
+                   two_labels)
+    if mask is None:
+        raise DisclosureError(
+            f"no suppression pattern protects the small counts of a {v.shape[0]}x"
+            f"{v.shape[1]} table{' with two labels' if two_labels else ''}: its margins "
+            "pin one; publish it with one label for every hidden cell, or coarser")
     return mask
 
 
@@ -148,6 +198,7 @@ def suppress_small_cells(table: pd.DataFrame, threshold: int = 5, *,
         if rows is None or cols is None:
             raise ValueError("a tidy table needs count=, rows= and cols=")
         return _tidy(table, threshold, count, rows, cols, complementary, marker)
+    two_labels = True
     cells = columns if columns is not None else [
         c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
     values = table[cells].to_numpy(dtype="float64", na_value=np.nan)
@@ -155,12 +206,18 @@ def suppress_small_cells(table: pd.DataFrame, threshold: int = 5, *,
     mask = is_small(values, threshold)
     if complementary and mask.any():
         k = cells.index(total_column) if total_column is not None else total_column_of(values)
-        mask = complementary_mask(values.astype("int64"), mask, threshold=threshold,
-                                  total_column=k)
+        try:
+            mask = complementary_mask(values.astype("int64"), mask, threshold=threshold,
+                                      total_column=k)
+        except DisclosureError:
+            two_labels = False  # every hidden cell of this table shows one label
+            mask = complementary_mask(values.astype("int64"), mask, threshold=threshold,
+                                      total_column=k, two_labels=False)
     out = table.copy()
     for j, c in enumerate(cells):
         col = out[c].astype("Int64")
         col[mask[:, j]] = pd.NA  # type: ignore[call-overload]
         out[c] = col if marker is None else col.astype(object).where(~mask[:, j], marker)
     out.attrs["suppressed"] = pd.DataFrame(mask, index=table.index, columns=cells)
+    out.attrs["two_labels"] = two_labels  # False: show every hidden cell as "n.p."
     return out
