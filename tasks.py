@@ -8,6 +8,7 @@
     python3 tasks.py bench     # run the benchmarks in benchmarks/ and print their ratios
     python3 tasks.py lock      # re-pin requirements/lock.txt from the current .venv
     python3 tasks.py dashboard # serve the no-code dashboards (Voila) on 127.0.0.1:8866
+    python3 tasks.py site      # build the static site of the collection into _site/
 
 Set-up is automatic: the first command creates ``.venv`` beside this file, installs the
 pinned versions from ``requirements/lock.txt`` and the ``gluteutils`` package (editable). It is
@@ -135,12 +136,25 @@ def _dashboard_args(extra: list[str]) -> tuple[list[str], int, bool]:
     return rest, port, browser
 
 
+def _copy_plotly_bundle() -> None:
+    """Copy plotly's widget bundle into dashboards/_static/ (not committed) for Voila."""
+    found = sorted(VENV.glob("lib/python*/site-packages/plotly/package_data/widgetbundle.js"))
+    if found:
+        target = ROOT / "dashboards" / "_static" / "plotly-widgetbundle.js"
+        target.parent.mkdir(exist_ok=True)
+        if not target.exists() or target.read_bytes() != found[-1].read_bytes():
+            shutil.copyfile(found[-1], target)
+
+
 def cmd_dashboard(extra: list[str]) -> int:
     """Serve the no-code dashboards in dashboards/ with Voila on 127.0.0.1 (Ctrl-C stops)."""
     ensure_env()
     rest, port, browser = _dashboard_args(extra)
     url = f"http://127.0.0.1:{port}/voila/render/index.ipynb"
+    _copy_plotly_bundle()
     args = [BIN / "voila", "dashboards", "--no-browser", "--Voila.ip=127.0.0.1",
+            # plotly's widget bundle served once per page (gluteutils share_plotly_bundle)
+            r"--VoilaConfiguration.file_allowlist=['_static/plotly-widgetbundle\.js']",
             f"--Voila.port={port}", "--Voila.port_retries=0",
             "--VoilaConfiguration.strip_sources=True",
             # Voila 0.5.13's shutdown-on-unload request is refused (voila issue 1458): cull
@@ -170,11 +184,17 @@ def cmd_dashboard(extra: list[str]) -> int:
         return 0
 
 
+def cmd_site(extra: list[str]) -> int:
+    """Build the static site of the collection into _site/ (``--out FOLDER`` elsewhere)."""
+    python = ensure_env()
+    return run([python, ROOT / "docs" / "site_build.py", *extra])
+
+
 def cmd_test(extra: list[str]) -> int:
     python = ensure_env()
     _ensure_chromium()
     checks = [
-        [BIN / "ruff", "check", "gluteutils", "tests", "benchmarks", "tasks.py"],
+        [BIN / "ruff", "check", "gluteutils", "tests", "benchmarks", "docs", "tasks.py"],
         [BIN / "mypy", "gluteutils"],
     ]
     for check in checks:
@@ -258,7 +278,7 @@ def write_environment_yml() -> None:
 
 
 COMMANDS = {"open": cmd_open, "test": cmd_test, "rebuild": cmd_rebuild,
-            "dashboard": cmd_dashboard,
+            "dashboard": cmd_dashboard, "site": cmd_site,
             "bench": cmd_bench, "lock": cmd_lock}
 
 

@@ -63,3 +63,27 @@ class DemoApp(WidgetApp):
 
     def summary(self) -> str:
         return f"DemoApp(pain slider at {self.slider.value}, bar at {self.figure.data[0].y[0]})"
+
+
+#: Where ``tasks.py dashboard`` serves plotly's widget bundle, relative to a Voila page
+#: (``/voila/render/NAME.ipynb`` -> ``/voila/files/_static/...``).
+VOILA_PLOTLY_BUNDLE = "../files/_static/plotly-widgetbundle.js"
+
+
+def share_plotly_bundle(relative_url: str = VOILA_PLOTLY_BUNDLE) -> None:
+    """Make every plotly ``FigureWidget`` load plotly.js once per page, from one URL.
+
+    By default each ``FigureWidget`` sends its own copy of plotly's 5 MB widget bundle (the
+    anywidget ``_esm``) over the kernel websocket, and the page evaluates each copy, which on
+    a busy machine outlasts anywidget's 2 s model-initialisation limit (the figure then no
+    longer follows its controls). This replaces the bundle with a few-line module that
+    imports the bundle from ``relative_url`` (resolved against the page's address): the
+    browser fetches and evaluates it once per page, however many figures. The server must
+    serve that file (``python3 tasks.py dashboard`` does).
+    """
+    from plotly.basewidget import BaseFigureWidget
+
+    stub = ("const url = new URL(" + repr(relative_url) + ", window.location.href).href;\n"
+            "const mod = await import(/* webpackIgnore: true */ url);\n"
+            "export default mod.default;\n")
+    BaseFigureWidget._esm = stub  # type: ignore[attr-defined]
