@@ -94,7 +94,7 @@ def test_group_seed_is_independent_of_hash_seed_and_other_groups() -> None:
     assert not np.array_equal(a, c)
     # the same generator state in a process with another PYTHONHASHSEED
     code = ("import numpy as np; from gluteutils.outcomes.models import group_seed;"
-            "print(list(np.random.default_rng(group_seed(0, 'sciatica_disc'))"
+            "print(np.random.default_rng(group_seed(0, 'sciatica_disc'))"
             ".integers(0, 1_000_000, 3).tolist())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout.strip()

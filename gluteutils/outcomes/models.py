@@ -33,12 +33,14 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from statsmodels.imputation.mice import MICE, MICEData
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
-from statsmodels.imputation.mice import MICE, MICEData
 from statsmodels.stats.weightstats import DescrStatsW
 
 from gluteutils.errors import GluteError
+from gluteutils.privacy import label as hidden_label
+from gluteutils.privacy import labelled, mask_attr, suppress_small_cells
 
 #: Reference keys for the methods used here (resolve in data/references/*.yaml).
 METHOD_REFERENCES: dict[str, str] = {
@@ -530,7 +532,7 @@ def published_responders(table: pd.DataFrame, reference: str, *, by: str | None 
         ref = g.index[g["treatment"] == reference]
         if mask.loc[ref].to_numpy().any():
             out.loc[g.index, comparison] = np.nan
-    out.attrs["suppressed"] = _mask_attr(mask)
+    out.attrs["suppressed"] = mask_attr(mask)
     return out
 
 
@@ -890,12 +892,6 @@ def table_one(df: pd.DataFrame, columns: Sequence[str], groupby: str,
     return table.tableone
 
 
-def _mask_attr(mask: pd.DataFrame) -> tuple[tuple[bool, ...], ...]:
-    """A boolean mask as nested tuples: safe in ``DataFrame.attrs`` (a DataFrame there breaks
-    pandas' repr of wide tables, which compares attrs when it truncates columns)."""
-    return tuple(tuple(bool(v) for v in row) for row in mask.to_numpy())
-
-
 _COUNT_CELL = re.compile(r"^\s*(\d+)\s*(\(|$)")
 
 
@@ -924,9 +920,8 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
     ``marker``. Returns the suppressed table and how many cells were hidden
     (``result.attrs["suppressed"]`` is the boolean mask as nested tuples, one per row).
     """
-    from gluteutils.privacy import suppress_small_cells
-
     cols = list(table.columns)
+    one_label = [False]  # a block published with one label for every hidden cell
 
     def label(c: Any) -> str:
         return str(c[-1]) if isinstance(c, tuple) else str(c)
@@ -945,8 +940,11 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
         if values.isna().any().any():
             hide.loc[rows, count_cols] = True  # unreadable counts: hide rather than guess
             return
-        masked = suppress_small_cells(values.astype("int64"), threshold)
+        k = len(count_cols) - 1 if overall_col is not None else None
+        masked = suppress_small_cells(values.astype("int64"), threshold,
+                                      total_column=count_cols[k] if k is not None else None)
         hide.loc[rows, count_cols] = masked.attrs["suppressed"].to_numpy()
+        one_label[0] |= not masked.attrs["two_labels"]
 
     for var in pd.unique(variables):
         rows = np.asarray(variables == var)
@@ -966,13 +964,12 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
                 if hide.loc[rows, c].any():
                     hide[c] = True
     out = table.astype(object).copy()
+    thr = 1 if one_label[0] else threshold  # thr 1: every hidden cell shows ``marker``
     for i in range(len(table)):
         for j in range(len(cols)):
             if hide.iat[i, j]:
-                v = _cell_count(table.iat[i, j])
-                out.iat[i, j] = f"<{threshold}" if v is not None and 0 < v < threshold \
-                    else marker
-    out.attrs["suppressed"] = _mask_attr(hide)
+                out.iat[i, j] = hidden_label(_cell_count(table.iat[i, j]), thr, marker)
+    out.attrs["suppressed"] = mask_attr(hide)
     return out, int(hide.to_numpy().sum())
 
 
@@ -990,23 +987,21 @@ def suppress_counts(table: pd.DataFrame, count: str, total: str, *,
     ``result.attrs["suppressed"]`` holds, per row, whether (count, total - count, total) are
     hidden.
     """
-    from gluteutils.privacy import suppress_small_cells
-
     x = table[count].astype("int64").to_numpy()
     n = table[total].astype("int64").to_numpy()
     wide = pd.DataFrame({"count": x, "rest": n - x, "total": n}, index=range(len(table)))
-    mask = suppress_small_cells(wide, threshold).attrs["suppressed"]
+    masked = suppress_small_cells(wide, threshold, total_column="total")
+    mask = masked.attrs["suppressed"]
+    thr = threshold if masked.attrs["two_labels"] else 1
     out = table.copy()
     for col, key, values in ((count, "count", x), (total, "total", n)):
-        hidden = mask[key].to_numpy()
-        out[col] = pd.Series([(f"<{threshold}" if 0 < v < threshold else marker) if h
-                              else int(v) for v, h in zip(values, hidden, strict=True)],
+        out[col] = pd.Series(labelled(values, mask[key].to_numpy(), thr, marker),
                              index=out.index, dtype=object)
     any_hidden = mask.any(axis=1).to_numpy()
     for col in derived:
         if col in out.columns:
             out[col] = out[col].where(~any_hidden)
-    out.attrs["suppressed"] = _mask_attr(mask[["count", "rest", "total"]])
+    out.attrs["suppressed"] = mask_attr(mask[["count", "rest", "total"]])
     return out
 
 
