@@ -66,7 +66,7 @@ def _suppress_long(t1: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, int]
                           fill_value=0)
         w.columns = [str(c) for c in w.columns]
         sup, h = _suppress(w.reset_index().assign(block=0), ["therapy"], list(w.columns),
-                           threshold, block=["block"])
+                           threshold, block=["block"], complementary=False)
         long = sup.melt(id_vars=["therapy"], var_name="level", value_name="n")
         parts.append(long.assign(condition=cond, variable=var))
         hidden += h

@@ -132,8 +132,8 @@ SELECT {_CELL},
   CAST(COUNT(review_pain) AS BIGINT) AS with_review,
   CAST(SUM(CASE WHEN review_pain IS NOT NULL THEN responder ELSE 0 END) AS BIGINT)
     AS responders,
-  CAST(SUM(baseline_pain) AS BIGINT) AS baseline_sum,
-  CAST(SUM(CASE WHEN review_pain IS NOT NULL THEN review_pain END) AS BIGINT) AS review_sum
+  CAST(COALESCE(SUM(baseline_pain), 0) AS BIGINT) AS baseline_sum,
+  CAST(COALESCE(SUM(review_pain), 0) AS BIGINT) AS review_sum
 FROM epi GROUP BY {_CELL}"""
 
 
