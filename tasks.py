@@ -4,6 +4,7 @@
     python3 tasks.py open      # set up .venv if needed, then open the collection in JupyterLab
     python3 tasks.py test      # set up .venv if needed, then run every check (lint, types,
                                # unit tests, nbval over all notebooks, real-browser tests)
+    python3 tasks.py test --quick   # the developer loop: lint, types, unit tests only
     python3 tasks.py rebuild   # re-execute every notebook in place (after a package change)
     python3 tasks.py bench     # run the benchmarks in benchmarks/ and print their ratios
     python3 tasks.py lock      # re-pin requirements/lock.txt from the current .venv
@@ -191,8 +192,11 @@ def cmd_site(extra: list[str]) -> int:
 
 
 def cmd_test(extra: list[str]) -> int:
+    quick = "--quick" in extra
+    extra = [e for e in extra if e != "--quick"]
     python = ensure_env()
-    _ensure_chromium()
+    if not quick:
+        _ensure_chromium()
     checks = [
         [BIN / "ruff", "check", "gluteutils", "tests", "benchmarks", "docs", "tasks.py"],
         [BIN / "mypy", "gluteutils"],
@@ -202,6 +206,12 @@ def cmd_test(extra: list[str]) -> int:
             say("lint/type check failed")
             return 1
     workers = os.environ.get("GLUTE_TEST_WORKERS", "2")
+    if quick:
+        say("quick loop: lint, types and unit tests (no nbval, browser or slow tests); "
+            "`python3 tasks.py test` runs everything, as CI does")
+        return run([python, "-m", "pytest", "tests", "--ignore=tests/browser",
+                    "-m", "not slow and not browser", "-p", "no:cacheprovider",
+                    "-n", workers, "--dist", "loadfile", *extra])
     pytest_cmd = [python, "-m", "pytest", "tests", "notebooks", "--nbval",
                   "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
                   "-p", "no:cacheprovider", "-n", workers, "--dist", "loadfile", *extra]
