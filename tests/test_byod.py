@@ -117,7 +117,8 @@ def test_published_tables_suppress_small_counts(result):
     actions = result.published_actions()
     raw = result.anonymised.actions
     small = (raw["records"] > 0) & (raw["records"] < 5)
-    assert (actions.loc[small, "records"] == "<5").all()
+    # hidden; three 4s whose total (12) is derivable would be pinned by "<5": one label
+    assert actions.loc[small, "records"].isin(["<5", "n.p."]).all()
     assert "record suppression" not in result.summary()  # no total to derive them from
     shown = result.published_incidence()
     assert shown["with_pain"].tolist() == result.incidence["with_pain"].tolist()  # all >= 5

@@ -31,9 +31,9 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from gluteutils._paths import data_path
 from gluteutils.errors import DataProblem, DataValidationError
 from gluteutils.outcomes import models
-from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
 from gluteutils.outcomes.anonymise import AnonymisedData, anonymise
-from gluteutils.privacy import suppress_small_cells
+from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
+from gluteutils.privacy import POLICY, mask_attr
 
 #: Categorical case-mix columns whose values k-anonymity may blank (kept as their own level).
 SUPPRESSED_LEVEL = "suppressed"
@@ -73,7 +73,7 @@ class ByodResult:
 
     def published_actions(self, threshold: int = 5) -> pd.DataFrame:
         """The anonymisation actions with the ``records`` counts small-cell suppressed
-        (:func:`gluteutils.privacy.suppress_small_cells`, ``"<threshold"`` / ``"n.p."``)."""
+        (:data:`gluteutils.privacy.POLICY`, ``"<threshold"`` / ``"n.p."``)."""
         return published_counts(self.anonymised.actions, ["records"], threshold=threshold)
 
     def published_responders(self, threshold: int = 5) -> pd.DataFrame:
@@ -138,14 +138,8 @@ def published_counts(table: pd.DataFrame, columns: list[str], *,
     ``"n.p."``. The mask is in ``result.attrs["suppressed"]``."""
     if len(table) == 0:
         return table.copy()
-    masked = suppress_small_cells(table, threshold, columns=columns)
-    mask = masked.attrs["suppressed"]
-    out = table.copy()
-    for c in columns:
-        out[c] = pd.Series([(f"<{threshold}" if 0 < int(v) < threshold else "n.p.") if h
-                            else int(v) for v, h in zip(table[c], mask[c], strict=True)],
-                           index=out.index, dtype=object)
-    out.attrs["suppressed"] = models._mask_attr(mask[columns])
+    out = POLICY.with_threshold(threshold).table(table, columns=columns)
+    out.attrs["suppressed"] = mask_attr(out.attrs["suppressed"][columns])
     return out
 
 
