@@ -133,8 +133,8 @@ def audit_table(values: np.ndarray | pd.DataFrame, hidden: np.ndarray | pd.DataF
 
     ``values``: the true counts (rows x columns); ``hidden``: which cells are not shown.
     Row and column totals and the grand total are taken as published (a small one only as
-    "1 to threshold-1"; a one-row table has no column totals apart from its cells); with ``total_column`` that column is the row total and is itself a
-    cell. ``two_labels``: hidden cells show ``"<5"`` (1-4) or ``"n.p."`` (0 or >= 5); False:
+    "1 to threshold-1"; a one-row table has no column totals apart from its cells); with
+    ``total_column`` that column is the row total and is itself a cell. ``two_labels``: hidden cells show ``"<5"`` (1-4) or ``"n.p."`` (0 or >= 5); False:
     every hidden cell shows one label (the attacker knows only that it is a count). Returns
     one row per hidden cell: ``row``, ``col``, ``value``, ``kind`` (``small`` /
     ``complementary``), ``lower``, ``upper``, ``values`` (how many values are possible) and
