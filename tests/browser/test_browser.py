@@ -13,6 +13,7 @@ install instructions; set ``GLUTE_SKIP_BROWSER=1`` to skip knowingly (never in C
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,16 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     server.stop()
 
 
+def _record_bytes(notebook: str, lab: Lab) -> None:
+    """Write what the page received (issue 14: plotly.js should travel once per page)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    sizes = {"notebook": notebook, "http_bytes": lab.bytes_http,
+             "websocket_bytes": lab.bytes_ws, "total_bytes": lab.bytes_received}
+    (ARTIFACTS / f"bytes--{Path(notebook).stem}.json").write_text(json.dumps(sizes))
+    print(f"{notebook}: received {lab.bytes_received / 1e6:.2f} MB "
+          f"({lab.bytes_ws / 1e6:.2f} MB over the kernel websocket)")
+
+
 def test_every_notebook_has_a_browser_spec() -> None:
     missing = [nb for nb in NOTEBOOKS
                if not (ROOT / "tests" / "browser" / "specs" / f"{Path(nb).stem}.py").exists()]
@@ -87,6 +98,7 @@ def test_notebook_in_real_browser(notebook: str, browser: Any, lab_server: LabSe
         lab.screenshot("after-interaction")
         assert lab.error_outputs() == []
         assert lab.console_errors == []
+        _record_bytes(notebook, lab)
     except Exception:
         lab.screenshot("failure")
         print("server log tail:\n" + lab_server.log_tail())
