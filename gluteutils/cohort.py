@@ -356,22 +356,6 @@ def true_effects(condition: str | Sequence[str] | None = None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _episode_ids(rng: np.random.Generator, n: int) -> np.ndarray:
-    alphabet = np.frombuffer(S.EPISODE_ID_ALPHABET.encode("ascii"), dtype="S1")
-    ids = np.empty(n, dtype="S10")
-    todo = np.arange(n)
-    while todo.size:
-        codes = rng.integers(0, len(alphabet), size=(todo.size, 9))
-        chars = np.concatenate([np.full((todo.size, 1), b"E", dtype="S1"), alphabet[codes]],
-                               axis=1)
-        ids[todo] = chars.view("S10").ravel()
-        _, first = np.unique(ids, return_index=True)
-        dup = np.ones(n, dtype=bool)
-        dup[first] = False
-        todo = np.flatnonzero(dup)
-    return ids.astype("U10")
-
-
 def _expected_review(cond: np.ndarray, therapy: np.ndarray, pain0: np.ndarray,
                      age_idx: np.ndarray, male: np.ndarray, duration: np.ndarray,
                      symptoms: dict[str, np.ndarray], *, with_effect: bool = True) -> np.ndarray:
@@ -485,7 +469,7 @@ def _simulate(n: int, seed: int, conditions: Sequence[str] | None, dropout: bool
     stop = np.where(any_leave, np.argmax(leave, axis=1), k + 1)
     cols = np.arange(k + 2)[None, :]
     keep = valid & (cols <= stop[:, None])
-    ids = _episode_ids(rng, n)
+    ids = S.random_episode_ids(rng, n)
     # long visits table
     rows_per = keep.sum(axis=1)
     flat = keep.ravel()

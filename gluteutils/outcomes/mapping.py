@@ -288,7 +288,6 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     :class:`OutcomeData`; problems raise :class:`DataValidationError` (or, with
     ``lenient=True``, the affected rows are left out and listed in ``report``).
     """
-    from gluteutils.cohort import _episode_ids
 
     problems: list[DataProblem] = []
     export = export.astype(object).where(export.notna() & (export != ""), None)  # type: ignore[call-overload]
@@ -328,7 +327,7 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
         frame["visit_day"] = (frame["visit_day"] - first).dt.days.astype("float64")
     rng = np.random.default_rng(seed)
     keys = pd.unique(ep_key)
-    new_ids = dict(zip(keys, _episode_ids(rng, len(keys)), strict=True))
+    new_ids = dict(zip(keys, S.random_episode_ids(rng, len(keys)), strict=True))
     frame["episode_id"] = ep_key.map(new_ids)
     # condition is needed to derive visit types (review window)
     derive = {c for c, r in mapping.columns.items() if "derive" in r}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 CONDITIONS: tuple[str, ...] = (
     "doms",
     "piriformis_syndrome",
@@ -187,6 +189,26 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 }
 EPISODE_COLUMNS: tuple[str, ...] = tuple(f.name for f in EPISODE_FIELDS)
 VISIT_COLUMNS: tuple[str, ...] = tuple(f.name for f in VISIT_FIELDS)
+
+
+def random_episode_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` distinct random episode ids (``E`` + 9 characters of
+    :data:`EPISODE_ID_ALPHABET`) drawn from ``rng``: never derived from any identifier.
+    The synthetic cohort and the export mapping both draw ids here."""
+    alphabet = np.frombuffer(EPISODE_ID_ALPHABET.encode("ascii"), dtype="S1")
+    ids = np.empty(n, dtype="S10")
+    todo = np.arange(n)
+    while todo.size:
+        codes = rng.integers(0, len(alphabet), size=(todo.size, 9))
+        chars = np.concatenate([np.full((todo.size, 1), b"E", dtype="S1"), alphabet[codes]],
+                               axis=1)
+        ids[todo] = chars.view("S10").ravel()
+        _, first = np.unique(ids, return_index=True)
+        dup = np.ones(n, dtype=bool)
+        dup[first] = False
+        todo = np.flatnonzero(dup)
+    return ids.astype("U10")
+
 #: Episode columns every package must fill (never blanked by k-anonymity).
 REQUIRED_EPISODE_COLUMNS: tuple[str, ...] = tuple(f.name for f in EPISODE_FIELDS if f.required)
 
