@@ -273,11 +273,13 @@ def nearest_muscle(point: Any, flexion: float = 0.0, adduction: float = 0.0,
 
 #: Preset views: camera eye (world, z up; +y is behind the body), layers hidden, bone opacity.
 PRESETS: dict[str, dict[str, Any]] = {
-    "posterior": {"eye": {"x": -0.35, "y": 1.9, "z": 0.25}, "hide": (), "bone_opacity": 1.0},
-    "lateral": {"eye": {"x": -1.9, "y": 0.2, "z": 0.2}, "hide": (), "bone_opacity": 1.0},
-    "superficial": {"eye": {"x": -0.8, "y": 1.6, "z": 0.3}, "hide": (), "bone_opacity": 1.0},
-    "middle": {"eye": {"x": -0.8, "y": 1.6, "z": 0.3}, "hide": ("superficial",),
+    "posterior": {"eye": {"x": -0.2, "y": 1.05, "z": 0.3}, "hide": (), "bone_opacity": 1.0},
+    "lateral": {"eye": {"x": -1.05, "y": 0.1, "z": 0.3}, "hide": (), "bone_opacity": 1.0},
+    "superficial": {"eye": {"x": -0.5, "y": 0.9, "z": 0.35}, "hide": (), "bone_opacity": 1.0},
+    "middle": {"eye": {"x": -0.5, "y": 0.9, "z": 0.35}, "hide": ("superficial",),
                "bone_opacity": 1.0},
-    "deep": {"eye": {"x": -0.6, "y": 1.8, "z": 0.1}, "hide": ("superficial", "middle"),
+    "deep": {"eye": {"x": -0.35, "y": 0.95, "z": 0.25}, "hide": ("superficial", "middle"),
              "bone_opacity": 0.45},
 }
+#: Camera centre (plotly scene units): the hip region, not the middle of the femur.
+CAMERA_CENTER: dict[str, float] = {"x": 0.0, "y": 0.0, "z": 0.22}

@@ -43,7 +43,8 @@ ATTRIBUTION = ("Model: MyoSuite MyoLeg (myo-sim, Apache-2.0) from Rajagopal et a
 #: Plotly config for every 3D figure: the page scrolls, the wheel does not zoom.
 SCENE_CONFIG: dict[str, object] = {"scrollZoom": False, "displaylogo": False}
 
-_CAMERA = {"eye": {"x": -0.8, "y": 1.6, "z": 0.3}, "up": {"x": 0, "y": 0, "z": 1}}
+_CAMERA = {"eye": {"x": -0.5, "y": 0.9, "z": 0.35}, "up": {"x": 0, "y": 0, "z": 1},
+           "center": {"x": 0.0, "y": 0.0, "z": 0.22}}
 _RANGES = {"x": [-0.2, 0.2], "y": [-0.35, 0.25], "z": [-0.5, 0.2]}
 
 
@@ -131,7 +132,7 @@ def extra_traces(extras: SceneExtras) -> list[go.BaseTraceType]:
     if extras.attachments is not None:
         a = extras.attachments
         out.append(go.Scatter3d(x=a["x"], y=a["y"], z=a["z"], mode="markers",
-                                name="Attachments", marker={"size": 5, "color": "#333333",
+                                name="Attachments", marker={"size": 3, "color": "#333333",
                                                             "symbol": "diamond"},
                                 text=a["text"], hovertemplate="%{text}<extra></extra>"))
     if extras.landmarks is not None:

@@ -90,6 +90,7 @@ def apply_preset(fig: Any, name: str, n_rotators: int = 0) -> None:
     preset = scene.PRESETS[name]
     with fig.batch_update():
         fig.layout.scene.camera.eye = preset["eye"]
+        fig.layout.scene.camera.center = scene.CAMERA_CENTER
         for trace in fig.data[:N_BONES]:
             trace.opacity = preset["bone_opacity"]
         for trace, key in zip(fig.data[N_BONES:N_BONES + N_MUSCLES], MUSCLE_KEYS, strict=True):

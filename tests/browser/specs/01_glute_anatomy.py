@@ -1,31 +1,123 @@
-"""Browser spec for 01_glute_anatomy: 3D explorer, prevalence chart, quiz."""
+"""Browser spec for 01_glute_anatomy: what a student sees in the explorer and the quiz.
+
+Checks: the wheel does not zoom the 3D view; landmark labels are in the scene; the deep
+preset shows piriformis (and hides gluteus maximus); a real mouse click on piriformis (found
+by hovering the canvas until its label appears) opens its card; a quiz answer lights the
+muscle up. Screenshots of the deep view, a landmark, the nerve and a quiz highlight are saved
+in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.browser.lab import ARTIFACTS
 
 NOTEBOOK = "01_glute_anatomy.ipynb"
-MIN_PLOTLY = 3  # explorer 3D view, sciatic prevalence bars, quiz 3D view ("click" question first)
+MIN_PLOTLY = 3  # explorer 3D view, sciatic prevalence bars, quiz 3D view
 MIN_WIDGETS = 2  # AnatomyExplorer and QuizApp (their child views count too)
 
-N_SCENE_TRACES = 14  # 3 bones + 11 modelled muscle paths
+N_SCENE_TRACES = 23  # 3 bones, 11 muscle volumes, 5 deep rotators, 2 nerve, attachments, labels
+PIRIFORMIS = 3 + 9
+GLMAX_UPPER = 3
+HIGHLIGHT = "#00A6FF"
 
 
-def wait_until_drawn(lab, index: int, n_traces: int, timeout: float = 60) -> None:
+def wait_until_drawn(lab, index: int, n_traces: int, timeout: float = 90) -> None:
     """Wait until the index-th plotly figure holds its traces and has drawn a 3D scene."""
     lab.page.wait_for_function(
         """([i, n]) => { const el = document.querySelectorAll('.js-plotly-plot')[i];
             return !!(el && el.data && el.data.length >= n && el._fullLayout
                       && el._fullLayout.scene && el.querySelector('canvas')); }""",
         arg=[index, n_traces], timeout=timeout * 1000, polling=250)
-    lab.page.wait_for_timeout(500)
+    lab.page.wait_for_timeout(800)
+
+
+def figure_shot(lab, index: int, name: str) -> None:
+    """Screenshot of one figure (and nothing else) into the artifacts folder."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    fig = lab.page.locator(".js-plotly-plot").nth(index)
+    fig.scroll_into_view_if_needed()
+    fig.screenshot(path=str(ARTIFACTS / f"01_glute_anatomy--{name}.png"))
+
+
+def trace_visible(lab, index: int, trace: int):
+    return lab.page.evaluate(
+        "([i, t]) => document.querySelectorAll('.js-plotly-plot')[i].data[t].visible",
+        [index, trace])
+
+
+def hover_find(lab, index: int, text: str, steps: int = 18) -> tuple[float, float] | None:
+    """Move the mouse over the figure's canvas until a hover label containing ``text``."""
+    box = lab.page.locator(".js-plotly-plot").nth(index).bounding_box()
+    for row in range(2, steps - 1):
+        for col in range(2, steps - 1):
+            x = box["x"] + box["width"] * col / steps
+            y = box["y"] + box["height"] * row / steps
+            lab.page.mouse.move(x, y)
+            lab.page.wait_for_timeout(40)
+            label = lab.page.evaluate(
+                """(i) => { const el = document.querySelectorAll('.js-plotly-plot')[i];
+                    const h = el.querySelector('.hoverlayer .hovertext');
+                    return h ? h.textContent : ''; }""", index)
+            if text in label:
+                return x, y
+    return None
 
 
 def interact(lab) -> None:
-    """Switch off the deep layer: the explorer's 3D figure changes; answer a quiz question."""
     wait_until_drawn(lab, 0, N_SCENE_TRACES)
+    # the page scrolls over the figure: the wheel does not zoom it
+    assert lab.page.evaluate(
+        "() => document.querySelectorAll('.js-plotly-plot')[0]._context.scrollZoom") is False
+    # landmarks are labelled in the scene
+    state = json.loads(lab.plotly_state(0))
+    labels = state["data"][-1]
+    assert labels["name"] == "Landmarks"
+    assert "greater trochanter" in labels["text"] and "ischial tuberosity" in labels["text"]
+    figure_shot(lab, 0, "landmarks")
+
+    # deep preset: piriformis visible, gluteus maximus peeled away
     before = lab.plotly_state(0)
-    lab.click_checkbox("Deep layer")
-    lab.wait_for_plotly_change(0, before)
-    assert '"visible":"legendonly"' in lab.plotly_state(0)
-    # QuizApp(n=8, seed=5) opens with "click the muscle ... superior gluteal line" ->
-    # gluteus medius; answer with its name button (the 3D click handler does the same).
-    lab.click_button("Gluteus medius")
-    lab.wait_for_text("Correct!")
-    lab.wait_for_text("Score: 1 / 1")
+    lab.click_button("Deep")
+    lab.wait_for_plotly_change(0, before, timeout=60)
+    lab.page.wait_for_function(
+        """([p, g]) => { const d = document.querySelectorAll('.js-plotly-plot')[0].data;
+            return d[p].visible === true && d[g].visible === 'legendonly'; }""",
+        arg=[PIRIFORMIS, GLMAX_UPPER], timeout=30_000)
+    lab.page.wait_for_timeout(1500)
+    figure_shot(lab, 0, "deep-view")
+
+    # a real click on piriformis opens its card
+    spot = hover_find(lab, 0, "piriformis")
+    assert spot is not None, "no hover label 'piriformis' found over the deep view"
+    lab.page.mouse.click(*spot)
+    lab.page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-OutputArea .widget-dropdown select')]
+            .some(s => s.selectedOptions.length && s.selectedOptions[0].text === 'Piriformis')""",
+        timeout=30_000)
+    lab.wait_for_text("Laterally rotates the extended thigh")
+
+    # the nerve: switch to Beaton type B (two divisions) and photograph it
+    before = lab.plotly_state(0)
+    select = lab.page.locator(".jp-OutputArea .widget-dropdown select").first
+    select.select_option(value=select.locator("option").nth(1).get_attribute("value"))
+    lab.wait_for_plotly_change(0, before, timeout=60)
+    lab.page.wait_for_timeout(1500)
+    figure_shot(lab, 0, "sciatic-nerve")
+
+    # quiz: answer the first question; the muscle lights up in the quiz's 3D view
+    wait_until_drawn(lab, 2, 20)
+    before = lab.plotly_state(2)
+    radio = lab.page.locator(".jp-OutputArea .widget-radio-box input").first
+    radio.scroll_into_view_if_needed()
+    radio.check()
+    lab.click_button("Check answer")
+    lab.wait_for_text("is highlighted in blue")
+    lab.wait_for_plotly_change(2, before, timeout=60)
+    assert HIGHLIGHT in lab.plotly_state(2)
+    lab.page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    quiz = lab.page.locator(".jp-OutputArea .widget-hbox").filter(
+        has=lab.page.locator(".widget-radio-box")).first
+    quiz.screenshot(path=str(ARTIFACTS / "01_glute_anatomy--quiz-highlight.png"))
