@@ -39,6 +39,7 @@ def test_clear_answers_show_the_clinician_chart() -> None:
     assert w.result is not None and w.result.level == "self_care"
     assert w.figure is not None and len(w.figure.data[0].x) > 0
     assert "raises the chance" in str(w.figure.layout.xaxis.title.text)
+    assert w.figure.layout.xaxis.showticklabels is False  # no log-ratio numbers
     assert "ln(" not in _html(w) and "%" not in _html(w)
 
 
