@@ -130,8 +130,23 @@ class Explorer:
             for a, b in zip(v_bounds[:-1], v_bounds[1:], strict=True)])
 
         # per-episode baseline / review pain, responder flag, time to recovery
+        self._episode_outcomes(visits["visit_type"].astype(str).to_numpy()[vorder], day, n_ep)
+        self._max_day = np.array([
+            int(self._duration[a:b].max()) + 1 if b > a else 1
+            for a, b in zip(self._ep_bounds[:-1], self._ep_bounds[1:], strict=True)])
+
+        # one value per person per time bin (mean of that person's visits in the bin), so the
+        # trajectories count people, not visits; integer keys for the per-update bincounts
+        # (therapy x time bin / therapy x day)
+        self._person_bins = {name: self._per_person_bin(values)
+                             for name, values in self._v_values.items()}
+        self._km_key = (self._therapy.astype(np.int32) * self._max_day[self._cond]
+                        + self._duration).astype(np.int32)
+        self._table_hidden = self._count_table_mask(ep)
+
+    def _episode_outcomes(self, vtype: np.ndarray, day: np.ndarray, n_ep: int) -> None:
+        """Per-episode baseline and review pain, responder flag, time to recovery."""
         pain = self._v_values["pain_nprs"]
-        vtype = visits["visit_type"].astype(str).to_numpy()[vorder]
         base = np.full(n_ep, np.nan)
         review = np.full(n_ep, np.nan)
         is_base, is_rev = vtype == "baseline", vtype == "review"
@@ -148,18 +163,6 @@ class Explorer:
         np.maximum.at(last, self._v_ep, day)
         self._event = first_rec < np.iinfo(np.int32).max
         self._duration = np.where(self._event, first_rec, last).astype(np.int32)
-        self._max_day = np.array([
-            int(self._duration[a:b].max()) + 1 if b > a else 1
-            for a, b in zip(self._ep_bounds[:-1], self._ep_bounds[1:], strict=True)])
-
-        # one value per person per time bin (mean of that person's visits in the bin), so the
-        # trajectories count people, not visits; integer keys for the per-update bincounts
-        # (therapy x time bin / therapy x day)
-        self._person_bins = {name: self._per_person_bin(values)
-                             for name, values in self._v_values.items()}
-        self._km_key = (self._therapy.astype(np.int32) * self._max_day[self._cond]
-                        + self._duration).astype(np.int32)
-        self._table_hidden = self._count_table_mask(ep)
 
     def _count_table_mask(self, ep: pd.DataFrame) -> np.ndarray:
         """Which condition x therapy counts :func:`episode_counts` hides (conditions x
