@@ -94,7 +94,18 @@ class Dashboard(Lab):
         self.benign += VOILA_BENIGN
         self.dashboard = server
         self.shutdown_403 = 0
+        #: requests that tried to leave 127.0.0.1 (refused at once, so nothing waits on them)
+        self.outside: list[str] = []
         page.on("response", self._on_response)
+        page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), self._refuse)
+
+    def _refuse(self, route: Any) -> None:
+        self.outside.append(route.request.url)
+        route.abort()
+
+    def unexpected_outside_requests(self) -> list[str]:
+        """Requests off this machine other than the Voila template's font CSS on a CDN."""
+        return [u for u in self.outside if "@fortawesome/fontawesome-free" not in u]
 
     def _on_response(self, response: Any) -> None:
         if response.status == 403 and "/voila/api/shutdown/" in response.url:
@@ -108,9 +119,13 @@ class Dashboard(Lab):
         is then culled when idle (``tasks.py dashboard`` sets the culling options).
         """
         left, allowed = [], self.shutdown_403
+        refused = len(self.outside) - len(self.unexpected_outside_requests())
         for text in self.console_errors:
             if allowed and "status of 403" in text:
                 allowed -= 1
+                continue
+            if refused and "net::ERR_FAILED" in text:  # the refused CDN font CSS
+                refused -= 1
                 continue
             left.append(text)
         return left

@@ -118,6 +118,7 @@ def test_index_lists_every_dashboard(browser: Any, server: DashboardServer) -> N
         d.wait_for_text("Anatomy and hip mechanics", timeout=120)
         assert d.code_cells_shown() == 0
         assert d.unexplained_console_errors() == []
+        assert d.unexpected_outside_requests() == []
     finally:
         d.screenshot("index")
         context.close()
@@ -138,6 +139,7 @@ def test_dashboard_in_real_browser(notebook: str, browser: Any,
         d.screenshot("dashboard-after-interaction")
         assert d.error_outputs() == []
         assert d.unexplained_console_errors() == []
+        assert d.unexpected_outside_requests() == []
         BYTES[notebook] = d.bytes_received
         print(f"{notebook}: {d.bytes_received / 1e6:.2f} MB received "
               f"({d.bytes_ws / 1e6:.2f} MB over the kernel websocket)")

@@ -145,8 +145,10 @@ def test_precomputed_figures_respond(site: Path, browser: Any) -> None:
                                timeout=60_000)
         before = page.evaluate("() => JSON.stringify(document.getElementById('ex-trajectory')"
                                ".data.map(t => t.visible))")
-        page.locator("#ex-trajectory .updatemenu-header-group").first.click()
-        page.locator("#ex-trajectory .updatemenu-button").nth(1).click()
+        # plotly's dropdown is SVG with d3 click handlers: open it, pick the second entry
+        page.locator("#ex-trajectory .updatemenu-header-group").first.dispatch_event("click")
+        page.locator("#ex-trajectory .updatemenu-button").nth(1).wait_for(timeout=20_000)
+        page.locator("#ex-trajectory .updatemenu-button").nth(1).dispatch_event("click")
         page.wait_for_function(
             "b => JSON.stringify(document.getElementById('ex-trajectory').data"
             ".map(t => t.visible)) !== b", arg=before, timeout=20_000)
