@@ -6,7 +6,8 @@ Each part of the collection registers its own sub-commands in ``gluteutils/_cli/
 * ``gluteutils data make`` / ``gluteutils data check FILE`` - the outcome data (cohort);
 * ``gluteutils anonymise IN OUT --mapping M`` - anonymise a clinic export (privacy);
 * ``gluteutils triage answers.json`` - the symptom questionnaire without widgets;
-* ``gluteutils notebooks rebuild`` - re-execute every notebook in place.
+* ``gluteutils notebooks rebuild`` - re-execute every notebook in place;
+* ``gluteutils network summarise|pool`` - federated pooling across clinics.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from gluteutils import __version__
 
 #: Modules under ``gluteutils._cli`` that register sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("data", "privacy", "triage", "notebooks")
+COMMAND_MODULES: tuple[str, ...] = ("data", "privacy", "triage", "notebooks", "network")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -276,3 +276,57 @@ def funnel_data(summaries: Sequence[dict[str, Any]], residuals: Sequence[dict[st
     k = len(sql.ancova_columns())
     sd = float(np.sqrt(ee / max(total - k, 1)))
     return pd.DataFrame(rows).assign(condition=condition, residual_sd=sd)
+
+
+def _classical(first: dict[str, dict[str, Any]], ncol: int) -> pd.DataFrame:
+    """e'e per condition from round 1 alone: y'y - 2 b'X'y + b'X'X b."""
+    rows = []
+    for cond, f in first.items():
+        b = f["beta"]
+        ee = f["yy"] - 2 * b @ f["xy"] + b @ f["xx"] @ b
+        rows.append({"condition": cond, "ee": float(ee),
+                     **{f"mm_{i}_{j}": 0.0 for i in range(ncol) for j in range(i, ncol)}})
+    return pd.DataFrame(rows)
+
+
+def pool_files(summaries: Sequence[dict[str, Any]], *, site_effects: bool = False
+               ) -> dict[str, Any]:
+    """Everything the coordinating centre publishes from the sites' files (JSON-ready).
+
+    ANCOVA errors are HC1 when every site sent round 2 (``residuals``), else classical.
+    """
+    sites = sorted(s["site"] for s in summaries)
+    first = pooled_first_pass(summaries, site_effects=site_effects)
+    k = len(sql.ancova_columns())
+    ncol = k + (len(sites) - 1 if site_effects else 0)
+    names = [*sql.ancova_columns()] + [sql.Column(f"site[{s}]", "0", "site") for s in sites[1:]]
+    betas_out = {s: {c: {str(i): b for i, b in v.items()} for c, v in
+                     site_betas(first, s, sites).items()} for s in sites}
+    if all("residuals" in s for s in summaries):
+        for s in summaries:
+            if s.get("residual_betas") != betas_out[s["site"]]:
+                raise ValueError(f"site {s['site']!r}: its round-2 residuals were computed "
+                                 "for other coefficients; rerun summarise with this pool's "
+                                 "--betas (and the same --site-effects choice)")
+        effects = pooled_ancova(summaries, summaries, site_effects=site_effects)
+        cov_type = "HC1"
+    else:
+        effects = fit.ancova_finish(names[:ncol], first, _classical(first, ncol),
+                                    cov_type="nonrobust")
+        cov_type = "nonrobust"
+    out: dict[str, Any] = {
+        "format": FORMAT + "+pooled", "sites": sites, "site_effects": site_effects,
+        "ancova_cov_type": cov_type, "ancova": effects.to_dict("records"),
+        "counts": pooled_counts(summaries, "counts", ["condition", "therapy"]
+                                ).to_dict("records"),
+        "table_one": pooled_counts(summaries, "table_one",
+                                   ["condition", "therapy", "variable", "level"]
+                                   ).to_dict("records"),
+        "km": pooled_counts(summaries, "km", ["condition", "therapy", "time"]
+                            ).to_dict("records"),
+        "site_betas": betas_out}
+    if cov_type == "HC1" and not site_effects:
+        conds = sorted(first)
+        out["funnel"] = pd.concat([funnel_data(summaries, summaries, c) for c in conds],
+                                  ignore_index=True).to_dict("records")
+    return out
