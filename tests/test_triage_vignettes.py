@@ -1,4 +1,4 @@
-"""Accuracy on the project's own clinical vignettes (tests/vignettes/)."""
+"""Accuracy on the project's own clinical vignettes (data/questionnaire/vignettes/)."""
 
 from __future__ import annotations
 
