@@ -191,7 +191,7 @@ def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
 
 
 def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes, dtype=_dtype(tuple(categories)))
+    return pd.Categorical.from_codes(codes, dtype=_dtype(tuple(categories)))  # type: ignore[arg-type]
 
 
 def _tidy(muscles: Sequence[str], poses: np.ndarray, arms: np.ndarray) -> pd.DataFrame:
