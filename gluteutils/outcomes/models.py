@@ -189,7 +189,20 @@ class _Estimator:
 
 
 @dataclass
-class ANCOVA(_Estimator):
+class _AdjustedEstimator(_Estimator):
+    """The columns an adjusted comparison reads (named by keyword): outcome, baseline,
+    treatment and its reference level, covariates, and an optional ``by`` grouping."""
+
+    outcome: str
+    baseline: str
+    treatment: str
+    reference: str
+    covariates: Sequence[str] = ()
+    by: str | None = None
+
+
+@dataclass
+class ANCOVA(_AdjustedEstimator):
     """Follow-up outcome regressed on treatment, baseline and case mix (OLS).
 
     The coefficient of each treatment level is the adjusted mean difference from the
@@ -201,12 +214,6 @@ class ANCOVA(_Estimator):
     :func:`primary_analysis` because 0-10 pain scores have unequal variance between groups).
     """
 
-    outcome: str
-    baseline: str
-    treatment: str
-    reference: str
-    covariates: Sequence[str] = ()
-    by: str | None = None
     alpha: float = 0.05
     cov_type: str = "nonrobust"
     results_: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -732,7 +739,7 @@ def group_seed(seed: int, key: object) -> np.random.SeedSequence:
 
 
 @dataclass
-class MultipleImputation(_Estimator):
+class MultipleImputation(_AdjustedEstimator):
     """ANCOVA under multiple imputation of a missing follow-up (statsmodels MICE).
 
     The follow-up outcome is imputed by predictive mean matching from a model that includes
@@ -743,12 +750,6 @@ class MultipleImputation(_Estimator):
     :class:`StableMICEData`, so the estimates are the same on every machine.
     """
 
-    outcome: str
-    baseline: str
-    treatment: str
-    reference: str
-    covariates: Sequence[str] = ()
-    by: str | None = None
     n_imputations: int = 20
     n_burnin: int = 5
     seed: int = 0
