@@ -168,6 +168,13 @@ def _effects_from_fit(result: Any, treatment: str, reference: str, alpha: float
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def _stack_groups(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The per-group result tables as one ``summary_`` (a named error when none was fitted)."""
+    if not parts:
+        raise ModelError("no group has the reference and another treatment level")
+    return pd.concat(parts, ignore_index=True)
+
+
 class _Estimator:
     """Shared ``summary_`` / ``fitted`` plumbing."""
 
@@ -658,9 +665,7 @@ class PropensityWeighting(_Estimator):
             if self.by is not None:
                 table.insert(0, self.by, key)
             parts.append(table)
-        if not parts:
-            raise ModelError("no group has the reference and another treatment level")
-        self._summary = pd.concat(parts, ignore_index=True)
+        self._summary = _stack_groups(parts)
         self.balance_ = pd.DataFrame(balance)
         self.weights_ = pd.concat(all_w)
         return self
@@ -803,9 +808,7 @@ class MultipleImputation(_AdjustedEstimator):
             if self.by is not None:
                 table.insert(0, self.by, key)
             parts.append(table)
-        if not parts:
-            raise ModelError("no group has the reference and another treatment level")
-        self._summary = pd.concat(parts, ignore_index=True)
+        self._summary = _stack_groups(parts)
         return self
 
 
