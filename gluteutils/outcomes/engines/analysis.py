@@ -21,7 +21,7 @@ def table_one_counts(engine: Engine) -> pd.DataFrame:
     """Long Table 1 counts per condition x therapy x variable x level (raw)."""
     out = engine.sql(sql.table_one_counts(TABLE_ONE_CATEGORICAL, TABLE_ONE_CONTINUOUS))
     for c in ("condition", "therapy", "variable", "level"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
+        out[c] = out[c].astype(object).where(out[c].notna(), None)  # type: ignore[call-overload]
     out["n"] = out["n"].astype("int64")
     return out.sort_values(["condition", "therapy", "variable", "level"],
                            na_position="last", kind="stable").reset_index(drop=True)

@@ -39,7 +39,7 @@ def to_arrow(frame: pd.DataFrame, columns: tuple[str, ...]) -> pa.Table:
             continue
         s = frame[c]
         if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
-            out[c] = pa.array(s.astype(object).where(s.notna(), None), type=pa.string())
+            out[c] = pa.array(s.astype(object).where(s.notna(), None), type=pa.string())  # type: ignore[call-overload]
         else:
             out[c] = pa.array(s, from_pandas=True)
     return pa.table(out)

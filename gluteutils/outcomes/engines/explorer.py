@@ -37,7 +37,7 @@ def _strings(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for c in ("condition", "therapy", "age_band", "sex"):
         if c in out.columns:
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
+            out[c] = out[c].astype(object).where(out[c].notna(), None)  # type: ignore[call-overload]
     return out
 
 

@@ -53,7 +53,7 @@ def _suppress(frame: pd.DataFrame, keys: list[str], counts: list[str], threshold
             mask = np.asarray(masked.attrs["suppressed"], dtype=bool)
         except DisclosureError:  # no pattern protects the block: withhold all of it
             mask = np.ones(wide.shape, dtype=bool)
-        parts.append(wide.astype(object).where(~mask, None).reset_index())
+        parts.append(wide.astype(object).where(~mask, None).reset_index())  # type: ignore[call-overload]
         hidden += int(mask.sum())
     return pd.concat(parts, ignore_index=True), hidden
 
@@ -68,7 +68,7 @@ def _suppress_long(t1: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, int]
         sup, h = _suppress(w.reset_index().assign(block=0), ["therapy"], list(w.columns),
                            threshold, block=["block"], complementary=False)
         long = sup.melt(id_vars=["therapy"], var_name="level", value_name="n")
-        parts.append(long.assign(condition=cond, variable=var))
+        parts.append(long.assign(condition=str(cond), variable=str(var)))
         hidden += h
     cols = ["condition", "therapy", "variable", "level", "n"]
     return pd.concat(parts, ignore_index=True)[cols], hidden
@@ -84,7 +84,8 @@ def _km_grid(km: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
             left = int(g.loc[g["duration"] < t, "n"].sum())
             ev = int(g.loc[(g["duration"] <= t) & (g["event"] == 1), "n"].sum())
             rows.append({"condition": cond, "therapy": ther, "time": t,
-                         "at_risk": int(n[(cond, ther)]) - left, "recovered": ev})
+                         "at_risk": int(n.loc[(cond, ther)]) - left,  # type: ignore[index]
+                         "recovered": ev})
     return pd.DataFrame(rows)
 
 

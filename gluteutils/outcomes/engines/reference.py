@@ -8,6 +8,7 @@ The equality tests compare every engine against these frames (and the model fits
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     for c in out.columns:
         if isinstance(out[c].dtype, pd.CategoricalDtype) or str(out[c].dtype).startswith(
                 "string"):
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
+            out[c] = out[c].astype(object).where(out[c].notna(), None)  # type: ignore[call-overload]
     return out
 
 
@@ -53,7 +54,7 @@ def episode_table(episodes: pd.DataFrame, visits: pd.DataFrame,
     return out
 
 
-def _group(frame: pd.DataFrame, keys: Sequence[str]) -> pd.core.groupby.DataFrameGroupBy:
+def _group(frame: pd.DataFrame, keys: Sequence[str]) -> Any:
     return frame.groupby(list(keys), sort=True, dropna=False, observed=True)
 
 
@@ -76,7 +77,8 @@ def cubes(episodes: pd.DataFrame, visits: pd.DataFrame, recovery_pain: float = 1
     v["tbin"] = np.where(v["condition"].isin(DAILY), day, day // 7)
     traj = {}
     for o in outcomes:
-        w = v.loc[v[o].notna()].assign(val=lambda x, o=o: x[o].astype(float))
+        w = v.loc[v[o].notna()].copy()
+        w["val"] = w[o].astype(float)
         pb = _group(w, [*CELL, "episode_id", "tbin"])["val"].mean().rename("m").reset_index()
         pb["m2"] = pb["m"] ** 2
         traj[o] = _group(pb, [*CELL, "tbin"]).agg(n=("m", "size"), s=("m", "sum"),
@@ -96,10 +98,10 @@ def table_one_counts(frame: pd.DataFrame, categorical: Sequence[str],
         parts.append(g.rename("n").reset_index().assign(variable=var, s=np.nan, ss=np.nan))
     for var in continuous:
         x = f[var].astype(float)
-        lv = np.where(x.notna(), "value", None)
-        g = f.assign(level=lv, x=x, x2=x * x).groupby(["condition", "therapy", "level"],
-                                                      dropna=False)
-        agg = g.agg(n=("x", "size"), s=("x", "sum"), ss=("x2", "sum")).reset_index()
+        lv = np.where(x.notna(), "value", None)  # type: ignore[call-overload]
+        grouped = f.assign(level=lv, x=x, x2=x * x).groupby(
+            ["condition", "therapy", "level"], dropna=False)
+        agg = grouped.agg(n=("x", "size"), s=("x", "sum"), ss=("x2", "sum")).reset_index()
         agg.loc[agg["level"].isna(), ["s", "ss"]] = np.nan
         parts.append(agg.assign(variable=var))
     cols = ["condition", "therapy", "variable", "level", "n", "s", "ss"]
