@@ -177,11 +177,10 @@ def moment_arm_bars(arms: pd.DataFrame, *, width: int = 620, height: int = 420,
     layout = go.Layout(
         width=width, height=height, barmode="group",
         title={"text": "Moment arms at this pose (mm)", "font": {"size": 14}, "x": 0.02},
-        xaxis={"title": {"text": "moment arm (mm): + flexor / adductor / internal rotator",
-                         "standoff": 8},
+        xaxis={"title": {"text": "moment arm (mm); signs: see the note above", "standoff": 8},
                "range": [-100, 100], "zeroline": True, "zerolinewidth": 2, "automargin": True},
         yaxis={"autorange": "reversed", "automargin": True},
-        margin={"l": 180, "r": 10, "t": 60, "b": 70},
+        margin={"l": 170, "r": 16, "t": 60, "b": 70},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right",
                 "x": 1.0},
     )

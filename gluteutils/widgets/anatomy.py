@@ -102,7 +102,7 @@ def apply_preset(fig: Any, name: str, n_rotators: int = 0) -> None:
 class AnatomyExplorer(WidgetApp):
     """3D glute muscles as volumes on the MyoLeg bones, with presets, landmarks and nerve."""
 
-    def __init__(self, width: int = 640, height: int = 600, preset: str = "posterior") -> None:
+    def __init__(self, width: int = 560, height: int = 600, preset: str = "posterior") -> None:
         self.fig = pa.scene_figure(mechanics.bone_meshes(), scene.muscle_volumes(),
                                    extras=explorer_extras(), width=width, height=height,
                                    widget=True, title="Right hip")
@@ -208,7 +208,7 @@ class HipMechanicsApp(WidgetApp):
     """Sliders for the hip pose drive the 3D view and the moment-arm bars."""
 
     def __init__(self, flexion: int = 0, adduction: int = 0, rotation: int = 0,
-                 width: int = 500, height: int = 520) -> None:
+                 width: int = 460, height: int = 520) -> None:
         ranges = mechanics.RANGES
         self.sliders = {
             name: widgets.IntSlider(value=value, min=int(ranges[name][0]),
@@ -224,7 +224,7 @@ class HipMechanicsApp(WidgetApp):
                                      title="Right hip (colour = layer; hover for the name)")
         self.bars = pa.moment_arm_bars(mechanics.moment_arms(
             flexion=self.pose[0], adduction=self.pose[1], rotation=self.pose[2]),
-            width=width, height=height, widget=True)
+            width=width, height=height, widget=True)  # 2 x 460 px fit a 968 px output area
         self.readout = widgets.HTML()
         for slider in self.sliders.values():
             slider.observe(self._update, names="value")

@@ -45,7 +45,7 @@ def highlight(fig: Any, card_id: str | None) -> None:
 class QuizApp(WidgetApp):
     """Rounds of questions with feedback, a 3D highlight, a round summary, spaced repeats."""
 
-    def __init__(self, n: int = 6, seed: int = 0, width: int = 520, height: int = 480) -> None:
+    def __init__(self, n: int = 6, seed: int = 0, width: int = 470, height: int = 480) -> None:
         self.quiz = quiz.Quiz(n=n, seed=seed)
         self.index = 0
         self.prompt = widgets.HTML()
