@@ -24,9 +24,9 @@ def _anonymise(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gluteutils.errors import DataValidationError, GluteError, PrivacyError
+    from gluteutils.outcomes.anonymise import anonymise
     from gluteutils.outcomes.io import write_table
     from gluteutils.outcomes.schema import datapackage_descriptor
-    from gluteutils.outcomes.anonymise import anonymise
 
     steps = tqdm(total=3, desc="anonymising", unit="step", file=sys.stderr)
     try:
