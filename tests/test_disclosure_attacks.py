@@ -36,6 +36,9 @@ from tests.disclosure_attack import (
     table_one_attack,
 )
 
+#: Slow (the full attack suite: minutes of integer programs): in the full run, not in `tasks.py test --quick`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def data():

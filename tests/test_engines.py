@@ -140,7 +140,12 @@ def _spark_available() -> bool:
     return shutil.which("java") is not None
 
 
-spark_only = pytest.mark.skipif(not _spark_available(), reason="needs pyspark and Java")
+_needs_spark = pytest.mark.skipif(not _spark_available(), reason="needs pyspark and Java")
+
+
+def spark_only(test):  # type: ignore[no-untyped-def]
+    """Spark tests start a JVM (tens of seconds): the full run has them, --quick does not."""
+    return pytest.mark.slow(_needs_spark(test))
 
 
 @pytest.fixture(scope="module")

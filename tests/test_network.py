@@ -23,6 +23,9 @@ from gluteutils.outcomes.io import write_table
 from gluteutils.outcomes.models import ANCOVA, CASE_MIX, analysis_frame
 from gluteutils.outcomes.schema import datapackage_descriptor
 
+#: Slow (federated round trips through the CLI on the whole cohort): in the full run, not in `tasks.py test --quick`.
+pytestmark = pytest.mark.slow
+
 CLINICS = {"site_a": "clinic_1", "site_b": "clinic_2", "site_c": "clinic_3",
            "site_d": "clinic_3"}
 
