@@ -20,6 +20,13 @@ from gluteutils.widgets._base import WidgetApp
 
 _PEEL = {"superficial": "posterior", "middle": "middle", "deep": "deep"}
 
+#: Answer texts are long (nerve courses, actions): ipywidgets draws radio labels one fixed
+#: line high, so a wrapped label overlapped the next option and took its clicks. Let each
+#: label grow to its text.
+_OPTION_STYLE = ("<style>.glute-quiz-options label{height:auto !important;"
+                 "white-space:normal !important;line-height:1.35 !important;"
+                 "margin-bottom:6px !important;align-items:flex-start !important}</style>")
+
 
 def _trace_cards() -> list[str]:
     """Card id of each muscle / rotator trace after the bones, in figure order."""
@@ -51,6 +58,7 @@ class QuizApp(WidgetApp):
         self.prompt = widgets.HTML()
         self.options = widgets.RadioButtons(options=[], value=None,
                                             layout=widgets.Layout(width="auto"))
+        self.options.add_class("glute-quiz-options")
         self.check = widgets.Button(description="Check answer", button_style="primary")
         self.check.on_click(lambda _b: self._check_choice())
         extras = pa.SceneExtras(rotators=scene.deep_rotator_volumes())
@@ -71,8 +79,8 @@ class QuizApp(WidgetApp):
         self.new_round_button = widgets.Button(description="Start the next round",
                                                button_style="success")
         self.new_round_button.on_click(lambda _b: self.start_round())
-        self.panel = widgets.VBox([self.score_label, self.prompt, self.options, self.check,
-                                   self.feedback, self.next],
+        self.panel = widgets.VBox([widgets.HTML(_OPTION_STYLE), self.score_label, self.prompt,
+                                   self.options, self.check, self.feedback, self.next],
                                   layout=widgets.Layout(width="460px"))
         self.root = widgets.VBox([widgets.HBox([self.panel, self.fig])])
         self._show()
