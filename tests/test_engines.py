@@ -112,6 +112,7 @@ def test_table_one_counts_equal_reference(data, duck):
     assert_same(table_one_counts(duck), theirs, ["condition", "therapy", "variable", "level"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cov_type", ["HC1", "nonrobust"])
 def test_ancova_equals_statsmodels(data, duck, cov_type):
     theirs = primary_analysis(analysis_frame(data.episodes, data.visits),
@@ -119,6 +120,7 @@ def test_ancova_equals_statsmodels(data, duck, cov_type):
     assert_effects(ancova(duck, cov_type=cov_type), theirs)
 
 
+@pytest.mark.slow
 def test_gee_from_cluster_sums_equals_statsmodels_gee(data, duck):
     theirs = repeated_measures_by_condition(visit_frame(data.episodes, data.visits))
     assert_effects(repeated_measures(duck), theirs)

@@ -86,6 +86,7 @@ def test_stable_pmm_ignores_last_bit_noise_in_predictions() -> None:
     np.testing.assert_array_equal(base, _imputations(Noisy, frame))
 
 
+@pytest.mark.slow
 def test_group_seed_is_independent_of_hash_seed_and_other_groups() -> None:
     a = np.random.default_rng(group_seed(0, "sciatica_disc")).integers(0, 1_000_000, 3)
     b = np.random.default_rng(group_seed(0, "sciatica_disc")).integers(0, 1_000_000, 3)
@@ -115,6 +116,7 @@ def _mice(frame: pd.DataFrame) -> pd.DataFrame:
                               n_imputations=10).fit(frame).summary_
 
 
+@pytest.mark.slow
 def test_mice_estimate_pinned(sciatica_frame: pd.DataFrame) -> None:
     """The value notebook 05 shows, pinned. Tolerance 1e-6: the imputations are identical on
     every machine, and the pooled estimate differs only in the last bits of floating point

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 CODE = """
 import json, sys, time
 import IPython.core.interactiveshell  # a kernel has IPython loaded already
@@ -35,6 +37,7 @@ def test_setup_does_not_import_nbformat_and_sets_the_renderer() -> None:
     print(f"setup() took {got['seconds']:.3f} s")
 
 
+@pytest.mark.slow
 def test_nbformat_still_imports_after_setup() -> None:
     code = ("from gluteutils.notebook_setup import setup; setup(); import nbformat; "
             "print(nbformat.__version__)")

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,6 +35,7 @@ def _printed_urls(log: Path, port: int) -> list[str]:
     return []
 
 
+@pytest.mark.slow
 def test_open_command_serves_start_here(tmp_path: Path) -> None:
     port, token = _free_port(), "open-command-test"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
