@@ -40,6 +40,36 @@ def figure_shot(lab, index: int, name: str) -> None:
     fig.screenshot(path=str(ARTIFACTS / f"01_glute_anatomy--{name}.png"))
 
 
+def figures_report(lab) -> list[dict]:
+    """Each plotly figure on the page: traces held, drawn scene, inside the quiz box."""
+    return lab.page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].map((el, i) => ({
+            i, traces: el.data ? el.data.length : null, scene: !!(el._fullLayout
+            && el._fullLayout.scene), canvas: !!el.querySelector('canvas'),
+            quiz: !!el.closest('.widget-hbox') && !!el.closest('.widget-hbox')
+                  .querySelector('.widget-radio-box'),
+            height: el.getBoundingClientRect().height}))""")
+
+
+QUIZ_FIGURE_JS = """(n) => { const all = [...document.querySelectorAll('.js-plotly-plot')];
+    const i = all.findIndex(el => { const box = el.closest('.widget-hbox');
+        return !!(box && box.querySelector('.widget-radio-box')); });
+    return (i >= 0 && all[i].data && all[i].data.length >= n) ? i + 1 : 0; }"""
+
+
+def quiz_figure_index(lab, n_traces: int = 20, timeout: float = 180) -> int:
+    """Index (among the page's plotly figures) of the 3D view inside the quiz, once it holds
+    its traces. Found by its container, not by position, so other figures cannot shift it."""
+    try:
+        handle = lab.page.wait_for_function(QUIZ_FIGURE_JS, arg=n_traces,
+                                            timeout=timeout * 1000, polling=500)
+    except Exception:
+        print("figures on the page:", figures_report(lab))
+        lab.screenshot("quiz-figure-missing")
+        raise
+    return int(handle.json_value()) - 1
+
+
 def trace_visible(lab, index: int, trace: int):
     return lab.page.evaluate(
         "([i, t]) => document.querySelectorAll('.js-plotly-plot')[i].data[t].visible",
@@ -109,18 +139,15 @@ def interact(lab) -> None:
     # waits for the figure's data in the page (the highlight is asserted on it below), not
     # for the painted canvas; the screenshot shows whatever was painted by then.
     lab.page.locator(".jp-OutputArea .widget-radio-box").first.scroll_into_view_if_needed()
-    lab.page.wait_for_function(
-        """(n) => { const el = document.querySelectorAll('.js-plotly-plot')[2];
-            return !!(el && el.data && el.data.length >= n); }""",
-        arg=20, timeout=180_000, polling=500)
-    before = lab.plotly_state(2)
+    quiz_fig = quiz_figure_index(lab)
+    before = lab.plotly_state(quiz_fig)
     radio = lab.page.locator(".jp-OutputArea .widget-radio-box input").first
     radio.scroll_into_view_if_needed()
     radio.check()
     lab.click_button("Check answer")
     lab.wait_for_text("is highlighted in blue")
-    lab.wait_for_plotly_change(2, before, timeout=60)
-    assert HIGHLIGHT in lab.plotly_state(2)
+    lab.wait_for_plotly_change(quiz_fig, before, timeout=60)
+    assert HIGHLIGHT in lab.plotly_state(quiz_fig)
     lab.page.wait_for_timeout(1500)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     quiz = lab.page.locator(".jp-OutputArea .widget-hbox").filter(
