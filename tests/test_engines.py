@@ -174,3 +174,23 @@ def test_spark_cubes_and_table_one_equal_duckdb(duck, spark_engine):
 def test_spark_ancova_equals_statsmodels(data, spark_engine):
     theirs = primary_analysis(analysis_frame(data.episodes, data.visits)).summary_
     assert_effects(ancova(spark_engine), theirs)
+
+
+@pytest.mark.parametrize("cov_type", ["HC1", "nonrobust"])
+def test_one_pass_ancova_equals_two_pass(duck, cov_type):
+    """The cell-moment ANCOVA (one scan) equals the two-scan fit (coefficients, then meat)."""
+    from gluteutils.outcomes.engines.analysis import ancova_two_pass
+
+    one = ancova(duck, cov_type=cov_type)
+    two = ancova_two_pass(duck, cov_type=cov_type)
+    assert list(one["condition"]) == list(two["condition"])
+    cols = ["estimate", "se", "ci_lower", "ci_upper", "p_value"]
+    np.testing.assert_allclose(one[cols].to_numpy(), two[cols].to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_moment_exponents_cover_the_meat():
+    from gluteutils.outcomes.engines.sql import moment_exponents
+
+    exps = moment_exponents(2)
+    assert len(exps) == len(set(exps)) == 15 + 10 + 6  # y^0: 15, y^1: 10, y^2: 6 monomials
+    assert (2, 2, 0) in exps and (0, 0, 4) in exps and (3, 0, 0) not in exps

@@ -50,8 +50,21 @@ def ancova_meat(engine: Engine, betas: dict[str, dict[int, float]]) -> pd.DataFr
 
 
 def ancova(engine: Engine, *, cov_type: str = "HC1", alpha: float = 0.05) -> pd.DataFrame:
-    """The primary analysis (``models.primary_analysis``) in two passes over the engine:
-    ``review_pain ~ therapy + baseline_pain + case mix`` per condition, complete cases."""
+    """The primary analysis (``models.primary_analysis``) in one pass over the engine:
+    ``review_pain ~ therapy + baseline_pain + case mix`` per condition, complete cases.
+
+    The engine returns per-cell moments (``sql.ancova_moments``); coefficients and HC1
+    errors follow exactly from them (``fit.ancova_from_moments``). ``ancova_two_pass`` is
+    the earlier route (coefficients, then a second scan for the meat), kept as a check."""
+    cols = sql.ancova_columns()
+    moments = engine.sql(sql.ancova_moments(cols))
+    moments["condition"] = moments["condition"].astype(str)
+    return fit.ancova_from_moments(cols, moments, cov_type=cov_type, alpha=alpha)
+
+
+def ancova_two_pass(engine: Engine, *, cov_type: str = "HC1", alpha: float = 0.05
+                    ) -> pd.DataFrame:
+    """The same fit in two scans: X'X and X'y, then sum(e^2 x x') with the coefficients."""
     cols = sql.ancova_columns()
     first = fit.ancova_first_pass(cols, ancova_stats(engine))
     meat = ancova_meat(engine, fit.betas_for_sql(first))

@@ -222,3 +222,123 @@ def gee_finish(cols: Sequence[Column], first: dict[str, dict[str, Any]], meat: p
         table.insert(0, "condition", cond)
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
+
+
+# -- ANCOVA in one pass: cell moments ------------------------------------------------------
+Poly = dict[tuple[int, ...], Any]  # exponents (y, u_1..u_m) -> coefficient (scalar or per cell)
+
+
+def _poly_mul(a: Poly, b: Poly) -> Poly:
+    out: Poly = {}
+    for ea, ca in a.items():
+        for eb, cb in b.items():
+            e = tuple(x + y for x, y in zip(ea, eb, strict=True))
+            out[e] = out.get(e, 0) + ca * cb
+    return out
+
+
+def _poly_sum(poly: Poly, moments: dict[tuple[int, ...], np.ndarray],
+              shift: tuple[int, ...]) -> np.ndarray:
+    """Per cell: the sum over the cell's rows of ``poly * (y, u)^shift``."""
+    total: Any = 0.0
+    for e, c in poly.items():
+        total = total + c * moments[tuple(x + s for x, s in zip(e, shift, strict=True))]
+    return np.asarray(total, dtype=float)
+
+
+def _unit(m: int, k: int | None) -> tuple[int, ...]:
+    return tuple([0] + [1 if k == i else 0 for i in range(m)])
+
+
+def _cells(cols: Sequence[Column], g: pd.DataFrame) -> tuple[np.ndarray, list[int], list[int],
+                                                             dict[tuple[int, ...], np.ndarray]]:
+    """The 0/1 design of each cell (all columns; numeric ones filled later), the indices of
+    the indicator and numeric columns and the cell moments as float arrays."""
+    from gluteutils.outcomes.engines.sql import moment_exponents, moment_name
+
+    ind = [i for i, c in enumerate(cols) if not c.numeric]
+    num = [i for i, c in enumerate(cols) if c.numeric]
+    z = np.zeros((len(g), len(cols)))
+    for i in ind:
+        z[:, i] = 1.0 if cols[i].factor == "Intercept" else g[f"x{i}"].to_numpy(float)
+    moments = {e: g[moment_name(e)].to_numpy(float) for e in moment_exponents(len(num))}
+    return z, ind, num, moments
+
+
+def _moment_xx(z: np.ndarray, ind: list[int], num: list[int],
+               mom: dict[tuple[int, ...], np.ndarray]) -> tuple[np.ndarray, np.ndarray, float]:
+    """X'X, X'y and y'y of one condition from its cells."""
+    m = len(num)
+    k = z.shape[1]
+    n = mom[_unit(m, None)]
+    xx, xy = np.zeros((k, k)), np.zeros(k)
+    zi = z[:, ind]
+    xx[np.ix_(ind, ind)] = zi.T @ (n[:, None] * zi)
+    y1 = tuple([1] + [0] * m)
+    xy[ind] = zi.T @ mom[y1]
+    for a, i in enumerate(num):
+        ua = mom[_unit(m, a)]
+        xx[ind, i] = xx[i, ind] = zi.T @ ua
+        xy[i] = float(np.sum(mom[tuple(x + y for x, y in zip(_unit(m, a), y1, strict=True))]))
+        for b, j in enumerate(num):
+            e = tuple(x + y for x, y in zip(_unit(m, a), _unit(m, b), strict=True))
+            xx[i, j] = float(np.sum(mom[e]))
+    return xx, xy, float(np.sum(mom[tuple([2] + [0] * m)]))
+
+
+def _moment_meat(z: np.ndarray, ind: list[int], num: list[int],
+                 mom: dict[tuple[int, ...], np.ndarray], beta: np.ndarray) -> np.ndarray:
+    """sum(e^2 x x') with e = y - x'beta, expanded over the cell moments (exact algebra)."""
+    m = len(num)
+    k = z.shape[1]
+    c = z[:, ind] @ beta[ind]  # each cell's constant part of x'beta
+    e: Poly = {tuple([1] + [0] * m): 1.0, _unit(m, None): -c}
+    for a, i in enumerate(num):
+        e[_unit(m, a)] = e.get(_unit(m, a), 0) - beta[i]
+    e2 = _poly_mul(e, e)
+    zero = _unit(m, None)
+    s0 = _poly_sum(e2, mom, zero)
+    meat = np.zeros((k, k))
+    zi = z[:, ind]
+    meat[np.ix_(ind, ind)] = zi.T @ (s0[:, None] * zi)
+    for a, i in enumerate(num):
+        s1 = _poly_sum(e2, mom, _unit(m, a))
+        meat[ind, i] = meat[i, ind] = zi.T @ s1
+        for b, j in enumerate(num):
+            shift = tuple(x + y for x, y in zip(_unit(m, a), _unit(m, b), strict=True))
+            meat[i, j] = float(np.sum(_poly_sum(e2, mom, shift)))
+    return meat
+
+
+def ancova_from_moments(cols: Sequence[Column], moments: pd.DataFrame, *,
+                        cov_type: str = "HC1", alpha: float = 0.05) -> pd.DataFrame:
+    """Treatment effects per condition from the one-pass cell moments
+    (``sql.ancova_moments``): the same numbers as the two-pass fit, with one scan."""
+    if cov_type not in ("HC1", "nonrobust"):
+        raise ValueError(f"cov_type must be 'HC1' or 'nonrobust', not {cov_type!r}")
+    parts = []
+    for cond, g in moments.groupby("condition", sort=True):
+        z, ind, num, mom = _cells(cols, g)
+        xx_full, xy_full, yy = _moment_xx(z, ind, num, mom)
+        n = float(np.sum(mom[_unit(len(num), None)]))
+        keep = keep_columns(cols, xx_full, n)
+        n_ther = sum(1 for i in keep if cols[i].factor == "therapy")
+        n_ref = n - sum(xx_full[0, i] for i in keep if cols[i].factor == "therapy")
+        if n_ther == 0 or n_ref <= 0:
+            continue
+        xx = xx_full[np.ix_(keep, keep)]
+        beta_kept = np.linalg.solve(xx, xy_full[keep])
+        inv = np.linalg.inv(xx)
+        kk = len(keep)
+        if cov_type == "HC1":
+            beta = np.zeros(len(cols))
+            beta[keep] = beta_kept
+            meat = _moment_meat(z, ind, num, mom, beta)[np.ix_(keep, keep)]
+            cov, df = inv @ meat @ inv * n / (n - kk), None
+        else:
+            ee = yy - 2 * beta_kept @ xy_full[keep] + beta_kept @ xx @ beta_kept
+            cov, df = inv * ee / (n - kk), float(n - kk)
+        table = _effects(cols, keep, beta_kept, cov, int(n), alpha, df)
+        table.insert(0, "condition", str(cond))
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)

@@ -52,6 +52,8 @@ class Column:
     sql: str
     factor: str
     level: str | None = None
+    #: a measured number (baseline pain, symptom weeks), not a 0/1 indicator
+    numeric: bool = False
 
 
 def _dummy(factor: str, level: str, sql_value: str | None = None) -> Column:
@@ -64,11 +66,11 @@ def ancova_columns(baseline: str = "baseline_pain") -> list[Column]:
     """Every candidate column of the ANCOVA design (all levels; the fit drops the first)."""
     cols = [Column("Intercept", "1", "Intercept")]
     cols += [_dummy("therapy", t) for t in THERAPIES if t != REFERENCE]
-    cols.append(Column(baseline, baseline, baseline))
+    cols.append(Column(baseline, baseline, baseline, numeric=True))
     cols += [_dummy("age_band", a) for a in AGE_BANDS]
     cols += [_dummy("sex", s) for s in SEXES]
     cols.append(Column("symptom_duration_weeks", "symptom_duration_weeks",
-                       "symptom_duration_weeks"))
+                       "symptom_duration_weeks", numeric=True))
     cols += [Column(s, f"CASE WHEN {s} THEN 1 ELSE 0 END", s) for s in SYMPTOM_COLUMNS]
     return cols
 
@@ -215,6 +217,51 @@ d AS (SELECT condition, {_design_select(cols, outcome)} FROM epi WHERE {_complet
 SELECT condition, CAST(COUNT(*) AS BIGINT) AS n, {", ".join(_products(cols) + xy)},
   CAST(SUM(y * y) AS BIGINT) AS yy
 FROM d GROUP BY condition"""
+
+
+def moment_exponents(n_numeric: int, max_degree: int = 4, max_y: int = 2
+                     ) -> list[tuple[int, ...]]:
+    """Exponents ``(j, a_1, .., a_m)`` of the moments sum(y^j u_1^a_1 .. u_m^a_m) that give
+    X'X, X'y, y'y and the HC1 meat of a model whose numeric columns are u_1..u_m: y to the
+    power 2 at most, total degree 4 at most (e^2 u_k u_l with e linear in y and u)."""
+    out: list[tuple[int, ...]] = []
+
+    def rest(prefix: tuple[int, ...], left: int, budget: int) -> None:
+        if left == 0:
+            out.append(prefix)
+            return
+        for a in range(budget + 1):
+            rest(prefix + (a,), left - 1, budget - a)
+
+    for j in range(max_y + 1):
+        rest((j,), n_numeric, max_degree - j)
+    return out
+
+
+def moment_name(exponent: Sequence[int]) -> str:
+    return "m_" + "_".join(str(e) for e in exponent)
+
+
+def ancova_moments(cols: Sequence[Column], outcome: str = "review_pain") -> str:
+    """One pass for the whole ANCOVA with HC1 errors: per condition and cell of the 0/1
+    design columns, the count and the moments of (outcome, numeric columns) named by
+    :func:`moment_exponents` (exact integers). X'X, X'y, the coefficients and the robust
+    meat sum(e^2 x x') all follow from these sums (``fit.ancova_from_moments``)."""
+    req = (outcome, *MODEL_REQUIRED)
+    keys = [i for i, c in enumerate(cols) if not c.numeric and c.factor != "Intercept"]
+    nums = [c for c in cols if c.numeric]
+    select = [f"CAST({cols[i].sql} AS BIGINT) AS x{i}" for i in keys]
+    select += [f"CAST({c.sql} AS BIGINT) AS u{k}" for k, c in enumerate(nums)]
+    select.append(f"CAST({outcome} AS BIGINT) AS y")
+    sums = []
+    for exp in moment_exponents(len(nums)):
+        factors = ["y"] * exp[0] + [f"u{k}" for k, a in enumerate(exp[1:]) for _ in range(a)]
+        term = " * ".join(factors) if factors else "1"
+        sums.append(f"CAST(SUM({term}) AS BIGINT) AS {moment_name(exp)}")
+    group = ", ".join(["condition", *(f"x{i}" for i in keys)])
+    return f"""WITH {episode_summary()},
+d AS (SELECT condition, {", ".join(select)} FROM epi WHERE {_complete(req)})
+SELECT {group}, {", ".join(sums)} FROM d GROUP BY {group}"""
 
 
 def _fitted(cols: Sequence[Column], betas: dict[str, dict[int, float]]) -> str:
