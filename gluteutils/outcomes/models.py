@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from patsy import PatsyError
 from statsmodels.imputation.mice import MICE, MICEData
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
@@ -58,6 +59,15 @@ METHOD_REFERENCES: dict[str, str] = {
 #: Minimal clinically important difference on the NPRS: both criteria must hold.
 MCID_POINTS: float = 2.0
 MCID_FRACTION: float = 0.30
+
+#: Fewest people a treatment group needs before a model compares it with the others
+#: (``expert_judgement``: the same figure as the small-cell threshold of
+#: :data:`gluteutils.privacy.POLICY`, so no group too small to publish is ever estimated; a
+#: group of 1-2 people also makes robust (HC1) standard errors undefined).
+MIN_GROUP_SIZE: int = 5
+
+#: Columns of the ``skipped_`` table every per-group estimator fills.
+SKIPPED_COLUMNS: list[str] = ["group", "treatment", "n", "needed", "message"]
 
 SUMMARY_COLUMNS: list[str] = [
     "treatment", "reference", "estimate", "se", "ci_lower", "ci_upper", "p_value", "n",
@@ -168,17 +178,101 @@ def _effects_from_fit(result: Any, treatment: str, reference: str, alpha: float
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def _stack_groups(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The per-group result tables as one ``summary_`` (a named error when none was fitted)."""
-    if not parts:
-        raise ModelError("no group has the reference and another treatment level")
-    return pd.concat(parts, ignore_index=True)
+def _group_name(by: str | None, key: Any) -> str:
+    return "all data" if by is None else f"{by} {key!s}"
+
+
+def _skip(by: str | None, key: Any, treatment: Any, n: int, needed: int, message: str
+          ) -> dict[str, Any]:
+    return {"group": _group_name(by, key), "treatment": treatment, "n": int(n),
+            "needed": int(needed), "message": message}
+
+
+def fit_groups_only(data: pd.DataFrame, treatment: str, reference: str, *, by: str | None,
+                    key: Any, min_size: int, subject: str | None = None,
+                    label: str = "therapy") -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    """Keep the treatment groups of one analysis group that are big enough to fit.
+
+    A group with fewer than ``min_size`` people (rows, or distinct ``subject`` values for long
+    data) is left out with a message naming it ("condition doms: therapy 'x' has 2 people; at
+    least 5 needed to fit"). When the ``reference`` is too small, or fewer than two groups
+    remain, nothing is fitted (``None``) and the message says why. Returns ``(data or None,
+    messages)``, the messages as rows of :data:`SKIPPED_COLUMNS`.
+    """
+    where = _group_name(by, key)
+    people = (data.groupby(treatment, sort=True)[subject].nunique() if subject
+              else data.groupby(treatment, sort=True).size())
+    skipped = []
+    for level, n in people.items():
+        if n < min_size:
+            role = " (the reference)" if level == reference else ""
+            skipped.append(_skip(by, key, level, int(n), min_size,
+                                 f"{where}: {label} {level!r}{role} has {int(n)} "
+                                 f"{'person' if n == 1 else 'people'}; at least {min_size} "
+                                 f"needed to fit"))
+    big = [lv for lv, n in people.items() if n >= min_size]
+    if reference not in people.index:
+        skipped.append(_skip(by, key, reference, 0, min_size,
+                             f"{where}: no one has the reference {label} {reference!r}, so "
+                             f"nothing can be compared with it"))
+        return None, skipped
+    if reference not in big:
+        skipped.append(_skip(by, key, "", int(people[reference]), min_size,
+                             f"{where}: not analysed, its reference group is too small"))
+        return None, skipped
+    if len(big) < 2:
+        if len(people) > 1:
+            skipped.append(_skip(by, key, "", len(data), min_size,
+                                 f"{where}: not analysed, no {label} other than the "
+                                 f"reference has at least {min_size} people"))
+        else:
+            skipped.append(_skip(by, key, "", len(data), min_size,
+                                 f"{where}: not analysed, every person has the reference "
+                                 f"{label} {reference!r}"))
+        return None, skipped
+    return data[data[treatment].isin(big)], skipped
+
+
+def aliased_columns(x: pd.DataFrame, keep: Sequence[str] = ()) -> list[str]:
+    """Design columns that are linear combinations of the columns before them (exact
+    collinearity; numpy ``matrix_rank`` with its default SVD tolerance). ``keep`` columns are
+    taken first, so a covariate, not the treatment, is named as the aliased one."""
+    values = x.to_numpy(dtype=float)
+    if values.size == 0 or np.linalg.matrix_rank(values) == x.shape[1]:
+        return []
+    order = [c for c in keep if c in x.columns] + [c for c in x.columns if c not in keep]
+    taken: list[str] = []
+    aliased: list[str] = []
+    for c in order:
+        trial = x[[*taken, c]].to_numpy(dtype=float)
+        if np.linalg.matrix_rank(trial) > len(taken):
+            taken.append(c)
+        else:
+            aliased.append(c)
+    return aliased
+
+
+def _stack_or_error(parts: list[pd.DataFrame], skipped: list[dict[str, Any]],
+                    what: str) -> pd.DataFrame:
+    """The per-group tables as one; when none was fitted a :class:`ModelError` that lists why
+    each group was left out."""
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    reasons = "; ".join(r["message"] for r in skipped) or "there are no rows"
+    raise ModelError(f"{what}: no group could be fitted ({reasons})")
 
 
 class _Estimator:
-    """Shared ``summary_`` / ``fitted`` plumbing."""
+    """Shared ``summary_`` / ``fitted`` / ``skipped_`` plumbing."""
 
     _summary: pd.DataFrame | None = None
+    _skipped: list[dict[str, Any]] | None = None
+
+    @property
+    def skipped_(self) -> pd.DataFrame:
+        """Groups (or treatment levels within a group) left out of the fit and why, one row
+        each (:data:`SKIPPED_COLUMNS`); empty when everything was fitted."""
+        return pd.DataFrame(self._skipped or [], columns=SKIPPED_COLUMNS)
 
     @property
     def summary_(self) -> pd.DataFrame:
@@ -223,6 +317,7 @@ class ANCOVA(_AdjustedEstimator):
 
     alpha: float = 0.05
     cov_type: str = "nonrobust"
+    min_group_size: int = 1
     results_: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def design(self, data: pd.DataFrame) -> pd.DataFrame:
@@ -236,24 +331,54 @@ class ANCOVA(_AdjustedEstimator):
                        [self.baseline, *_usable_covariates(data, self.covariates)])
 
     def fit(self, df: pd.DataFrame) -> ANCOVA:
+        """Fit one model per group. Treatment groups smaller than ``min_group_size`` are left
+        out, and a covariate exactly collinear with the rest is dropped from that group's
+        model; both are listed in ``skipped_`` (see :func:`fit_groups_only`). Raises
+        :class:`ModelError` only when no group could be fitted at all."""
         cols = [self.outcome, self.baseline, self.treatment, *self.covariates]
         _require(df, cols + ([self.by] if self.by else []))
         parts = []
+        skipped: list[dict[str, Any]] = []
         self.results_ = {}
         for key, group in _groups(df, self.by):
-            data = _prepare(group, cols, self.treatment)
-            if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
+            data, notes = fit_groups_only(_prepare(group, cols, self.treatment),
+                                          self.treatment, self.reference, by=self.by, key=key,
+                                          min_size=self.min_group_size)
+            skipped += notes
+            if data is None:
                 continue
-            result = sm.OLS(data[self.outcome].astype(float), self.design(data)).fit(
-                method="qr", cov_type=self.cov_type)
+            x = self.design(data)
+            fixed = [c for c in x.columns if c == "Intercept" or c.startswith("C(")]
+            aliased = aliased_columns(x, keep=[*fixed, self.baseline])
+            bad = [c for c in aliased if c in fixed or c == self.baseline]
+            if bad:
+                skipped.append(_skip(self.by, key, "", len(data), self.min_group_size,
+                                     f"{_group_name(self.by, key)}: not analysed, the "
+                                     f"treatment or baseline is collinear ({', '.join(bad)})"))
+                continue
+            for c in aliased:
+                skipped.append(_skip(self.by, key, "", len(data), self.min_group_size,
+                                     f"{_group_name(self.by, key)}: covariate column {c!r} "
+                                     f"left out of the model (collinear with the others)"))
+            x = x.drop(columns=aliased)
+            try:
+                result = sm.OLS(data[self.outcome].astype(float), x).fit(
+                    method="qr", cov_type=self.cov_type)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                skipped.append(_skip(self.by, key, "", len(data), self.min_group_size,
+                                     f"{_group_name(self.by, key)}: the model could not be "
+                                     f"fitted ({exc})"))
+                continue
             self.results_[key] = result
             table = _effects_from_fit(result, self.treatment, self.reference, self.alpha)
             if self.by is not None:
                 table.insert(0, self.by, key)
             parts.append(table)
+        self._skipped = skipped
         if not parts:
             raise ModelError(f"no group has both the reference {self.reference!r} and another "
-                             f"level of {self.treatment!r}")
+                             f"level of {self.treatment!r} to fit: "
+                             + ("; ".join(r["message"] for r in skipped) or "no rows"))
         self._summary = pd.concat(parts, ignore_index=True)
         return self
 
@@ -350,15 +475,23 @@ class RepeatedMeasures(_Estimator):
         formula = self.formula(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if self.method == "gee":
-                model = smf.gee(formula, self.subject, data,
-                                cov_struct=sm.cov_struct.Exchangeable(),
-                                family=sm.families.Gaussian())
-                result = model.fit()
-            elif self.method == "mixedlm":
-                result = smf.mixedlm(formula, data, groups=data[self.subject]).fit(reml=True)
-            else:
+            if self.method not in ("gee", "mixedlm"):
                 raise ModelError(f"method must be 'gee' or 'mixedlm', not {self.method!r}")
+            if data.empty:
+                raise ModelError("repeated measures: no complete rows to fit (every row lacks "
+                                 f"one of {cols})")
+            try:
+                if self.method == "gee":
+                    model = smf.gee(formula, self.subject, data,
+                                    cov_struct=sm.cov_struct.Exchangeable(),
+                                    family=sm.families.Gaussian())
+                    result = model.fit()
+                else:
+                    result = smf.mixedlm(formula, data,
+                                         groups=data[self.subject]).fit(reml=True)
+            except (np.linalg.LinAlgError, ValueError, PatsyError) as exc:
+                raise ModelError(f"repeated measures: the model could not be fitted ({exc})"
+                                 ) from None
         self.result_ = result
         n_fe = int(getattr(result, "k_fe", len(result.params)))
         names = list(result.params.index)[:n_fe]
@@ -596,6 +729,7 @@ class PropensityWeighting(_Estimator):
     truncate: tuple[float, float] = (0.01, 0.99)
     alpha: float = 0.05
     doubly_robust: bool = False
+    min_group_size: int = 1
     balance_: pd.DataFrame | None = field(default=None, repr=False)
     weights_: pd.Series | None = field(default=None, repr=False)
     converged_: dict[Any, bool] = field(default_factory=dict, repr=False)
@@ -612,11 +746,16 @@ class PropensityWeighting(_Estimator):
             cols.append(self.baseline)
         _require(df, cols + ([self.by] if self.by else []))
         parts, balance, all_w = [], [], []
+        skipped: list[dict[str, Any]] = []
         self.converged_ = {}
         for key, group in _groups(df, self.by):
-            data = _prepare(group, cols, self.treatment)
-            if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
+            kept, notes = fit_groups_only(_prepare(group, cols, self.treatment),
+                                          self.treatment, self.reference, by=self.by, key=key,
+                                          min_size=self.min_group_size)
+            skipped += notes
+            if kept is None:
                 continue
+            data = kept
             x = self._design(data)
             levels = [self.reference] + sorted(set(data[self.treatment]) - {self.reference})
             codes = pd.Categorical(data[self.treatment], categories=levels).codes
@@ -665,7 +804,8 @@ class PropensityWeighting(_Estimator):
             if self.by is not None:
                 table.insert(0, self.by, key)
             parts.append(table)
-        self._summary = _stack_groups(parts)
+        self._skipped = skipped
+        self._summary = _stack_or_error(parts, skipped, "propensity weighting")
         self.balance_ = pd.DataFrame(balance)
         self.weights_ = pd.concat(all_w)
         return self
@@ -759,16 +899,24 @@ class MultipleImputation(_AdjustedEstimator):
     n_burnin: int = 5
     seed: int = 0
     alpha: float = 0.05
+    min_group_size: int = 1
 
     def fit(self, df: pd.DataFrame) -> MultipleImputation:
         cols = [self.outcome, self.baseline, self.treatment, *self.covariates]
         _require(df, cols + ([self.by] if self.by else []))
         parts = []
+        skipped: list[dict[str, Any]] = []
         for key, group in _groups(df, self.by):
             data = group.loc[:, cols].dropna(subset=[c for c in cols if c != self.outcome])
             data = data.assign(**{self.treatment: data[self.treatment].astype(str)})
-            if self.reference not in set(data[self.treatment]) or data[self.treatment].nunique() < 2:
+            # group sizes count the people with an observed outcome (the imputation model's)
+            kept, notes = fit_groups_only(data.dropna(subset=[self.outcome]), self.treatment,
+                                          self.reference, by=self.by, key=key,
+                                          min_size=self.min_group_size)
+            skipped += notes
+            if kept is None:
                 continue
+            data = data[data[self.treatment].isin(set(kept[self.treatment]))]
             levels = sorted(set(data[self.treatment]) - {self.reference})
             cov = _usable_covariates(data, self.covariates)
             x = _dummies(data, cov)
@@ -787,9 +935,15 @@ class MultipleImputation(_AdjustedEstimator):
             analysis = "y ~ " + " + ".join(["b", *t_terms, *x_terms])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = MICE(analysis, sm.OLS, mice_data,
-                              fit_kwds={"method": "qr"}).fit(self.n_burnin,
-                                                               self.n_imputations)
+                try:
+                    result = MICE(analysis, sm.OLS, mice_data,
+                                  fit_kwds={"method": "qr"}).fit(self.n_burnin,
+                                                                   self.n_imputations)
+                except (np.linalg.LinAlgError, ValueError) as exc:
+                    skipped.append(_skip(self.by, key, "", len(frame), self.min_group_size,
+                                         f"{_group_name(self.by, key)}: multiple imputation "
+                                         f"could not be fitted ({exc})"))
+                    continue
             names = list(result.model.exog_names) if hasattr(result.model, "exog_names") else (
                 ["Intercept", "b", *t_terms, *x_terms])
             params = pd.Series(np.asarray(result.params), index=names)
@@ -808,7 +962,8 @@ class MultipleImputation(_AdjustedEstimator):
             if self.by is not None:
                 table.insert(0, self.by, key)
             parts.append(table)
-        self._summary = _stack_groups(parts)
+        self._skipped = skipped
+        self._summary = _stack_or_error(parts, skipped, "multiple imputation")
         return self
 
 
@@ -1094,63 +1249,114 @@ def table_one_by_therapy(frame: pd.DataFrame, condition: str | None = None,
     return suppress_table_one(table_one(data, cols, "therapy"), threshold=threshold)
 
 
-def visit_frame(episodes: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+def visit_frame(episodes: pd.DataFrame, visits: pd.DataFrame, *, time_bins: str = "cohort",
+                covariates: Sequence[str] = CASE_MIX) -> pd.DataFrame:
     """Post-baseline visits joined to episode case mix and baseline pain, with ``time_bin``.
 
-    ``time_bin`` is the visit day for DOMS and the fortnight (``visit_day // 14``) otherwise,
-    capped at the review window, so GEE's time effects stay few and well populated.
+    ``time_bins="cohort"`` (the glute cohort's schedule): the visit day for DOMS and the
+    fortnight (``visit_day // 14``) otherwise, capped at the review window, so GEE's time
+    effects stay few and well populated. ``time_bins="visit_day"``: every distinct visit day
+    is its own time point (a trial's own schedule, nothing merged: 3- and 12-month visits stay
+    apart). ``covariates`` are the episode columns carried along.
     """
+    if time_bins not in ("cohort", "visit_day"):
+        raise ModelError(f"time_bins must be 'cohort' or 'visit_day', not {time_bins!r}")
     frame = analysis_frame(episodes, visits)
-    keep = ["episode_id", "condition", "therapy", "baseline_pain",
-            *[c for c in CASE_MIX if c in frame.columns]]
+    keep = list(dict.fromkeys(["episode_id", "condition", "therapy", "baseline_pain",
+                               *[c for c in covariates if c in frame.columns]]))
     v = visits.loc[visits["visit_type"].astype(str) != "baseline",
                    ["episode_id", "visit_day", "pain_nprs"]]
     out = v.merge(frame[keep], on="episode_id", how="inner")
-    doms = out["condition"].astype(str) == "doms"
-    out["time_bin"] = np.where(doms, np.minimum(out["visit_day"], 9),
-                               np.minimum(out["visit_day"] // 14, 4)).astype(int)
+    if time_bins == "visit_day":
+        out["time_bin"] = out["visit_day"].astype(int)
+    else:
+        doms = out["condition"].astype(str) == "doms"
+        out["time_bin"] = np.where(doms, np.minimum(out["visit_day"], 9),
+                                   np.minimum(out["visit_day"] // 14, 4)).astype(int)
     out["pain_nprs"] = out["pain_nprs"].astype(float)
     return out
 
 
 def repeated_measures_by_condition(long: pd.DataFrame, reference: str = "home_self_care",
-                                   covariates: Sequence[str] = CASE_MIX) -> pd.DataFrame:
+                                   covariates: Sequence[str] = CASE_MIX, *,
+                                   outcome: str = "pain_nprs", baseline: str = "baseline_pain",
+                                   min_group_size: int = 1,
+                                   skipped: list[dict[str, Any]] | None = None
+                                   ) -> pd.DataFrame:
     """GEE (exchangeable) of pain over all post-baseline visits, per condition.
 
     ``pain ~ therapy + C(time_bin) + baseline pain + case mix``; the therapy coefficient is the
     adjusted difference averaged over follow-up visits (robust SEs; Liang & Zeger 1986).
+    Covariates absent from ``long`` or missing for everyone are not used. Therapy groups with
+    fewer than ``min_group_size`` people and conditions that cannot be fitted are left out;
+    why is appended to ``skipped`` (rows of :data:`SKIPPED_COLUMNS`) when a list is given.
+    Raises :class:`ModelError` when no condition can be fitted.
     """
+    _require(long, ["condition", "therapy", "time_bin", "episode_id", outcome, baseline])
+    notes: list[dict[str, Any]] = []
     parts = []
     for cond, g in long.groupby("condition", observed=True, sort=True):
-        covs = [c for c in covariates if c in g.columns]
-        fit = RepeatedMeasures("pain_nprs", "therapy", reference, "time_bin", "episode_id",
-                               baseline="baseline_pain", covariates=covs,
-                               interaction=False).fit(g)
+        g = g.assign(therapy=g["therapy"].astype(str))
+        covs = [c for c in covariates if c in g.columns and g[c].notna().any()]
+        complete = g.dropna(subset=[outcome, baseline, *covs])
+        data, why = fit_groups_only(complete, "therapy", reference, by="condition", key=cond,
+                                    min_size=min_group_size, subject="episode_id")
+        notes += why
+        if data is None:
+            continue
+        try:
+            fit = RepeatedMeasures(outcome, "therapy", reference, "time_bin", "episode_id",
+                                   baseline=baseline, covariates=covs,
+                                   interaction=False).fit(data)
+        except ModelError as exc:
+            notes.append(_skip("condition", cond, "", len(data), min_group_size,
+                               f"condition {cond!s}: {exc}"))
+            continue
         parts.append(fit.summary_.drop(columns="time").assign(condition=str(cond)))
-    out = pd.concat(parts, ignore_index=True)
+    if skipped is not None:
+        skipped.extend(notes)
+    out = _stack_or_error(parts, notes, "repeated measures (GEE)")
     return out[["condition", *[c for c in out.columns if c != "condition"]]]
 
 
 def compare_methods(frame: pd.DataFrame, *, reference: str = "home_self_care",
-                    n_imputations: int = 20, seed: int = 0) -> pd.DataFrame:
+                    n_imputations: int = 20, seed: int = 0,
+                    covariates: Sequence[str] = CASE_MIX, outcome: str = "review_pain",
+                    baseline: str = "baseline_pain", cov_type: str = "HC1",
+                    min_group_size: int = 1,
+                    skipped: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     """The primary estimate next to its sensitivity analyses, one tidy table with ``method``.
 
-    * ``ANCOVA (complete case)`` - :func:`primary_analysis`;
-    * ``ANCOVA + MICE`` - review pain imputed by therapy (:class:`MultipleImputation`);
-    * ``IPT-weighted`` - multinomial propensity weights on case mix + baseline pain, the
+    * ``ANCOVA (complete case)`` - :class:`ANCOVA` per condition (``cov_type`` errors);
+    * ``ANCOVA + MICE`` - the follow-up imputed by therapy (:class:`MultipleImputation`);
+    * ``IPT-weighted`` - multinomial propensity weights on the covariates + baseline, the
       weighted outcome model adjusted for the same covariates (doubly robust,
       :class:`PropensityWeighting` with ``doubly_robust=True``), complete cases.
+
+    ``covariates`` absent from ``frame`` or missing for everyone are not used (a bring-your-own
+    package usually has none of the cohort's case mix: pass ``covariates=()`` for the trial
+    ANCOVA, baseline only). Groups too small to fit (``min_group_size``) are left out of every
+    method and listed in ``skipped`` when a list is given.
     """
-    covs = [c for c in CASE_MIX if c in frame.columns]
-    cc = primary_analysis(frame, reference=reference).summary_.assign(
-        method="ANCOVA (complete case)")
-    mi = MultipleImputation("review_pain", "baseline_pain", "therapy", reference,
-                            covariates=covs, by="condition", n_imputations=n_imputations,
-                            seed=seed).fit(frame).summary_.assign(method="ANCOVA + MICE")
-    pw = PropensityWeighting("review_pain", "therapy", reference, covariates=covs,
-                             baseline="baseline_pain", by="condition",
-                             doubly_robust=True).fit(frame)
+    covs = [c for c in covariates if c in frame.columns and frame[c].notna().any()]
+    notes: list[dict[str, Any]] = []
+    common = dict(by="condition", min_group_size=min_group_size)
+    anc = ANCOVA(outcome, baseline, "therapy", reference, covariates=covs, cov_type=cov_type,
+                 **common).fit(frame)  # type: ignore[arg-type]
+    notes += [dict(r, method="ANCOVA (complete case)") for r in anc._skipped or []]
+    cc = anc.summary_.assign(method="ANCOVA (complete case)")
+    mi_fit = MultipleImputation(outcome, baseline, "therapy", reference, covariates=covs,
+                                n_imputations=n_imputations, seed=seed,
+                                **common).fit(frame)  # type: ignore[arg-type]
+    notes += [dict(r, method="ANCOVA + MICE") for r in mi_fit._skipped or []]
+    mi = mi_fit.summary_.assign(method="ANCOVA + MICE")
+    pw = PropensityWeighting(outcome, "therapy", reference, covariates=covs,
+                             baseline=baseline, doubly_robust=True,
+                             **common).fit(frame)  # type: ignore[arg-type]
+    notes += [dict(r, method="IPT-weighted") for r in pw._skipped or []]
     ipw = pw.summary_.assign(method="IPT-weighted")
+    if skipped is not None:
+        skipped.extend(notes)
     cols = ["condition", "treatment", "method", "estimate", "ci_lower", "ci_upper", "p_value",
             "n"]
     out = pd.concat([cc[cols], mi[cols], ipw[cols]], ignore_index=True)
