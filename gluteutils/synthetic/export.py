@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gluteutils.cohort import generate
+from gluteutils.synthetic.cohort import generate
 
 # ---------------------------------------------------------------------------------------------
 _FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery",
