@@ -20,7 +20,7 @@ Relative paths are resolved inside the collection's data folder
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from gluteutils._paths import data_path
-from gluteutils.errors import DataProblem, DataValidationError
+from gluteutils.errors import DataProblem, DataValidationError, GluteError
+from gluteutils.outcomes import instruments as INS
 from gluteutils.outcomes import models
 from gluteutils.outcomes.anonymise import AnonymisedData, anonymise
 from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
@@ -37,6 +38,126 @@ from gluteutils.privacy import POLICY, mask_attr
 
 #: Categorical case-mix columns whose values k-anonymity may blank (kept as their own level).
 SUPPRESSED_LEVEL = "suppressed"
+
+
+#: The default reference group when neither the plan nor the mapping names one.
+DEFAULT_REFERENCE = "home_self_care"
+#: Columns of :attr:`ByodResult.skipped`.
+SKIPPED_COLUMNS: list[str] = ["step", *models.SKIPPED_COLUMNS]
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """The user's analysis plan: every choice of :func:`run` in one place.
+
+    * ``outcome`` - the visits column analysed (``pain_nprs``: the pain outcome, whatever
+      its instrument; ``function_lefs`` for function);
+    * ``instrument`` - its instrument key (``data/instruments/instruments.csv``); ``None``:
+      the one the mapping declares for ``outcome`` (NPRS 0-10 when it declares none);
+    * ``covariates`` - adjustment besides the baseline score. Default ``()``: the usual
+      trial ANCOVA, follow-up ~ arm + baseline (Vickers & Altman 2001); add
+      ``("age_band", "sex")`` only when the trial's own model has them;
+    * ``reference`` - the comparison arm; ``None``: the mapping's declared reference, else
+      :data:`DEFAULT_REFERENCE`;
+    * ``follow_up`` - the follow-up visit: ``"review"`` (the visit typed review) or a visit
+      day (e.g. ``84`` for 12 weeks); ``window=(low, high)`` instead takes each episode's
+      last post-baseline visit with ``low <= visit_day <= high``;
+    * ``responder_rule``, ``responder_points``, ``responder_percent`` - responder = an
+      improvement of at least the instrument's MCID (``points``) and/or ``percent`` of the
+      baseline's room to the best score, in the instrument's direction (``higher_is``);
+      ``None`` takes the instrument's figures. Default ``"both"`` (Farrar 2001 for NPRS:
+      2 points and 30%);
+    * ``any_symptom_threshold`` - "any pain" = a follow-up above it; ``None``: the
+      instrument's threshold;
+    * ``min_group_size`` - smaller therapy groups are not fitted
+      (:data:`gluteutils.outcomes.models.MIN_GROUP_SIZE`, ``expert_judgement``);
+    * ``cov_type`` - OLS standard errors (``"HC1"`` robust; ``"nonrobust"`` as most trial
+      reports).
+    """
+
+    outcome: str = "pain_nprs"
+    instrument: str | None = None
+    covariates: tuple[str, ...] = ()
+    reference: str | None = None
+    follow_up: str | int = "review"
+    window: tuple[float, float] | None = None
+    responder_rule: str = "both"
+    responder_points: float | None = None
+    responder_percent: float | None = None
+    any_symptom_threshold: float | None = None
+    min_group_size: int = models.MIN_GROUP_SIZE
+    cov_type: str = "HC1"
+
+    def describe(self, instrument: INS.Instrument, reference: str) -> str:
+        """The plan in words (for the notebook)."""
+        covs = " + ".join(["baseline", *self.covariates])
+        when = (f"last visit on days {self.window[0]:g}-{self.window[1]:g}" if self.window
+                else "the review visit" if self.follow_up == "review"
+                else f"the visit on day {self.follow_up}")
+        return (f"{self.outcome} on {instrument.name} (higher is {instrument.higher_is}); "
+                f"follow-up: {when}; ANCOVA follow-up ~ therapy + {covs} per condition, "
+                f"reference {reference!r}; responder rule {self.responder_rule!r}; groups "
+                f"under {self.min_group_size} people not fitted")
+
+
+def _check_plan(plan: AnalysisPlan, visits: pd.DataFrame, frame: pd.DataFrame) -> None:
+    if plan.outcome not in visits.columns:
+        raise models.ModelError(f"the plan's outcome {plan.outcome!r} is not a visits column; "
+                                f"have {list(visits.columns)}")
+    missing = [c for c in plan.covariates if c not in frame.columns]
+    if missing:
+        raise models.ModelError(f"the plan's covariates {missing} are not episode columns; "
+                                f"have {list(frame.columns)}")
+    if not (plan.follow_up == "review" or isinstance(plan.follow_up, int)):
+        raise models.ModelError(f"follow_up must be 'review' or a visit day (int), not "
+                                f"{plan.follow_up!r}")
+    if plan.min_group_size < 1:
+        raise models.ModelError("min_group_size must be at least 1")
+
+
+def plan_instrument(plan: AnalysisPlan, data: Any) -> INS.Instrument:
+    """The instrument of the plan's outcome: the plan's key, else the one the package
+    declares (``data.instruments``), else the default of the column."""
+    if plan.instrument is not None:
+        try:
+            return INS.get_instrument(plan.instrument)
+        except KeyError as exc:
+            raise models.ModelError(str(exc.args[0])) from None
+    declared = getattr(data, "instruments", None) or {}
+    if plan.outcome in declared:
+        return INS.get_instrument(declared[plan.outcome])
+    defaults = INS.default_instruments()
+    if plan.outcome in defaults:
+        return defaults[plan.outcome]
+    raise models.ModelError(f"no instrument is declared for {plan.outcome!r}: set "
+                            f"instrument=... in the plan")
+
+
+def follow_up_frame(episodes: pd.DataFrame, visits: pd.DataFrame,
+                    plan: AnalysisPlan) -> pd.DataFrame:
+    """:func:`gluteutils.outcomes.models.analysis_frame` plus the plan's scores:
+    ``baseline_score`` (the baseline visit's ``plan.outcome``), ``follow_up_score`` and
+    ``follow_up_day`` (the plan's follow-up visit; missing when the episode has none)."""
+    frame = models.analysis_frame(episodes, visits)
+    _check_plan(plan, visits, frame)
+    vtype = visits["visit_type"].astype(str)
+    day = visits["visit_day"].astype(float)
+    base = visits.loc[vtype == "baseline"].drop_duplicates("episode_id")
+    if plan.window is not None:
+        lo, hi = plan.window
+        chosen = visits.loc[(vtype != "baseline") & (day >= lo) & (day <= hi)]
+    elif plan.follow_up == "review":
+        chosen = visits.loc[vtype == "review"]
+    else:
+        chosen = visits.loc[(vtype != "baseline") & (day == float(plan.follow_up))]
+    chosen = chosen.sort_values(["episode_id", "visit_day"]).drop_duplicates(
+        "episode_id", keep="last").set_index("episode_id")
+    ids = frame["episode_id"]
+    frame["baseline_score"] = ids.map(base.set_index("episode_id")[plan.outcome]
+                                      .astype(float)).astype(float)
+    frame["follow_up_score"] = ids.map(chosen[plan.outcome].astype(float)).astype(float)
+    frame["follow_up_day"] = ids.map(chosen["visit_day"].astype(float)).astype(float)
+    return frame
 
 
 def resolve(path: str | Path) -> Path:
@@ -58,6 +179,11 @@ class ByodResult:
     primary: pd.DataFrame
     responders: pd.DataFrame
     incidence: pd.DataFrame
+    seed: int = 0
+    plan: AnalysisPlan = field(default_factory=AnalysisPlan)
+    instrument: INS.Instrument = field(default_factory=lambda: INS.get_instrument("nprs_0_10"))
+    reference: str = DEFAULT_REFERENCE
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
 
     def summary(self) -> str:
         """A short, stable text summary of the run, safe to publish: it gives no record
@@ -79,9 +205,48 @@ class ByodResult:
     def published_responders(self, threshold: int = 5) -> pd.DataFrame:
         """:attr:`responders` for display
         (:func:`gluteutils.outcomes.models.published_responders`)."""
-        reference = str(self.responders["reference"].iloc[0])
-        return models.published_responders(self.responders, reference, by="condition",
+        if self.responders.empty:
+            return self.responders.copy()
+        return models.published_responders(self.responders, self.reference, by="condition",
                                            threshold=threshold)
+
+    def long_frame(self) -> pd.DataFrame:
+        """Every post-baseline visit with the baseline score, the time point being the
+        visit day (the package's own schedule, nothing merged)."""
+        data = self.anonymised.data
+        long = models.visit_frame(data.episodes, data.visits, time_bins="visit_day",
+                                  covariates=self.plan.covariates)
+        if self.plan.outcome != "pain_nprs":
+            score = data.visits.set_index(["episode_id", "visit_day"])[self.plan.outcome]
+            long["pain_nprs"] = [float(score.get((e, d), np.nan)) for e, d in
+                                 zip(long["episode_id"], long["visit_day"], strict=True)]
+            base = self.frame.set_index("episode_id")["baseline_score"]
+            long["baseline_pain"] = long["episode_id"].map(base).astype(float)
+        return long
+
+    def repeated_measures(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """GEE over every post-baseline visit, per condition, with the plan's covariates
+        (:func:`gluteutils.outcomes.models.repeated_measures_by_condition`):
+        ``(summary, skipped)``. A :class:`ModelError` names why nothing could be fitted."""
+        notes: list[dict[str, Any]] = []
+        out = _guard("repeated measures", lambda: models.repeated_measures_by_condition(
+            self.long_frame(), self.reference, self.plan.covariates,
+            min_group_size=self.plan.min_group_size, skipped=notes))
+        return out, pd.DataFrame([{"step": "repeated measures", **r} for r in notes],
+                                 columns=SKIPPED_COLUMNS)
+
+    def compare_methods(self, n_imputations: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """ANCOVA (complete case), ANCOVA + MICE and IPT weighting side by side with the
+        plan's covariates (:func:`gluteutils.outcomes.models.compare_methods`, seeded by the
+        run's seed): ``(table, skipped)``."""
+        notes: list[dict[str, Any]] = []
+        out = _guard("method comparison", lambda: models.compare_methods(
+            self.frame, reference=self.reference, n_imputations=n_imputations,
+            seed=self.seed, covariates=self.plan.covariates, outcome="follow_up_score",
+            baseline="baseline_score", cov_type=self.plan.cov_type,
+            min_group_size=self.plan.min_group_size, skipped=notes))
+        rows = [{"step": f"method comparison: {r.pop('method')}", **r} for r in notes]
+        return out, pd.DataFrame(rows, columns=SKIPPED_COLUMNS)
 
     def published_incidence(self, threshold: int = 5) -> pd.DataFrame:
         """:attr:`incidence` for display (see :func:`published_incidence`)."""
@@ -104,30 +269,39 @@ def validate_export(export_file: str | Path, mapping: str | Path | Mapping, *,
 
 
 def incidence(frame: pd.DataFrame, reference: str, *, outcome: str = "review_pain",
-              treatment: str = "therapy", alpha: float = 0.05) -> pd.DataFrame:
-    """Share of people with any pain (> 0) at the review, per treatment, and the risk
-    difference vs ``reference`` (Wilson and Newcombe 95% CIs, statsmodels)."""
+              treatment: str = "therapy", alpha: float = 0.05, threshold: float = 0.0,
+              by: str | None = None) -> pd.DataFrame:
+    """Share of people with any pain (a value above ``threshold``: the instrument's
+    ``any_symptom_threshold``, 0 on the NPRS) at the follow-up, per treatment (and ``by``
+    group), and the risk difference vs ``reference`` (Wilson and Newcombe 95% CIs,
+    statsmodels). A ``by`` group without the reference is left out; none at all is a
+    :class:`~gluteutils.outcomes.models.ModelError`."""
     data = frame.dropna(subset=[outcome])
-    any_pain = data[outcome] > 0
-    counts = any_pain.groupby(data[treatment].astype(str)).agg(["size", "sum"])
-    if reference not in counts.index:
-        raise models.ModelError(f"no rows with the reference {reference!r}")
-    n0 = int(counts.at[reference, "size"])  # type: ignore[arg-type]
-    x0 = int(counts.at[reference, "sum"])  # type: ignore[arg-type]
     rows = []
-    for level, (n, x) in counts.iterrows():
-        n, x = int(n), int(x)
-        lo, hi = proportion_confint(x, n, alpha=alpha, method="wilson")
-        row: dict[str, Any] = {"treatment": level, "n": n, "with_pain": x, "share": x / n,
-                               "share_lower": float(lo), "share_upper": float(hi),
-                               "risk_difference": np.nan, "rd_lower": np.nan,
-                               "rd_upper": np.nan}
-        if level != reference:
-            rlo, rhi = confint_proportions_2indep(x, n, x0, n0, compare="diff",
-                                                  method="newcomb", alpha=alpha)
-            row.update(risk_difference=x / n - x0 / n0, rd_lower=float(rlo),
-                       rd_upper=float(rhi))
-        rows.append(row)
+    groups = ([(None, data)] if by is None else
+              list(data.groupby(data[by].astype(str), sort=True)))
+    for key, g in groups:
+        any_pain = g[outcome].astype(float) > threshold
+        counts = any_pain.groupby(g[treatment].astype(str)).agg(["size", "sum"])
+        if reference not in counts.index:
+            continue
+        n0 = int(counts.at[reference, "size"])  # type: ignore[arg-type]
+        x0 = int(counts.at[reference, "sum"])  # type: ignore[arg-type]
+        for level, (n, x) in counts.iterrows():
+            n, x = int(n), int(x)
+            lo, hi = proportion_confint(x, n, alpha=alpha, method="wilson")
+            row: dict[str, Any] = {"treatment": level, "n": n, "with_pain": x,
+                                   "share": x / n, "share_lower": float(lo),
+                                   "share_upper": float(hi), "risk_difference": np.nan,
+                                   "rd_lower": np.nan, "rd_upper": np.nan}
+            if level != reference:
+                rlo, rhi = confint_proportions_2indep(x, n, x0, n0, compare="diff",
+                                                      method="newcomb", alpha=alpha)
+                row.update(risk_difference=x / n - x0 / n0, rd_lower=float(rlo),
+                           rd_upper=float(rhi))
+            rows.append(row if by is None else {by: key, **row})
+    if not rows:
+        raise models.ModelError(f"no rows with the reference {reference!r}")
     return pd.DataFrame(rows)
 
 
@@ -158,19 +332,44 @@ def published_incidence(table: pd.DataFrame, threshold: int = 5) -> pd.DataFrame
 
 
 def incidence_at_visit(result: ByodResult, visit_day: int, *,
-                       reference: str = "home_self_care", alpha: float = 0.05) -> pd.DataFrame:
-    """:func:`incidence` at any one visit of the anonymised data (not only the review).
+                       reference: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`incidence` at any one visit of the anonymised data (not only the follow-up),
+    per condition, with the run's outcome, instrument threshold and reference.
 
     For the licorice trial, ``visit_day`` 3 is the 4-hour time point (see its mapping file),
     the one the trial report's headline quotes.
     """
+    outcome = result.plan.outcome
     visits = result.anonymised.data.visits
     episodes = result.anonymised.data.episodes
-    at_visit = visits.loc[visits["visit_day"] == visit_day, ["episode_id", "pain_nprs"]]
+    at_visit = visits.loc[visits["visit_day"] == visit_day, ["episode_id", outcome]]
     if at_visit.empty:
         raise models.ModelError(f"no visit with visit_day == {visit_day}")
-    frame = at_visit.merge(episodes[["episode_id", "therapy"]], on="episode_id", how="inner")
-    return incidence(frame, reference, outcome="pain_nprs", alpha=alpha)
+    frame = at_visit.merge(episodes[["episode_id", "condition", "therapy"]], on="episode_id",
+                           how="inner")
+    return incidence(frame, reference or result.reference, outcome=outcome, alpha=alpha,
+                     threshold=_any_threshold(result.plan, result.instrument), by="condition")
+
+
+def _any_threshold(plan: AnalysisPlan, instrument: INS.Instrument) -> float:
+    if plan.any_symptom_threshold is not None:
+        return float(plan.any_symptom_threshold)
+    if instrument.any_symptom_threshold is None:
+        raise models.ModelError(f"{instrument.name} has no 'any symptom' threshold (not a "
+                                f"pain scale): set any_symptom_threshold in the plan")
+    return float(instrument.any_symptom_threshold)
+
+
+def _guard(step: str, fn: Any) -> Any:
+    """Run one analysis step; an error that is not one of gluteutils' own (a numpy, pandas
+    or statsmodels failure) comes back as a :class:`ModelError` naming the step."""
+    try:
+        return fn()
+    except GluteError:
+        raise
+    except (ArithmeticError, LookupError, ValueError, TypeError, np.linalg.LinAlgError,
+            RuntimeError) as exc:
+        raise models.ModelError(f"{step} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _fill_suppressed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -183,10 +382,25 @@ def _fill_suppressed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
-        seed: int = 0, reference: str = "home_self_care", drop_invalid: bool = True,
-        covariates: tuple[str, ...] = models.CASE_MIX) -> ByodResult:
-    """Validate, anonymise and analyse one export (see the module docstring)."""
-    m, export, problems = validate_export(export_file, mapping, seed=seed)
+        seed: int = 0, reference: str | None = None, drop_invalid: bool = True,
+        covariates: tuple[str, ...] | None = None,
+        plan: AnalysisPlan | None = None) -> ByodResult:
+    """Validate, anonymise and analyse one export (see the module docstring).
+
+    ``plan`` is the analysis plan (:class:`AnalysisPlan`; default: the trial ANCOVA,
+    baseline only, at the review visit, on the mapping's instrument). ``reference`` and
+    ``covariates``, when given, override the plan's. A group too small to fit is left out
+    and listed in :attr:`ByodResult.skipped`; every other failure is a gluteutils error
+    (:class:`DataValidationError`, :class:`~gluteutils.errors.PrivacyError`,
+    :class:`~gluteutils.outcomes.models.ModelError`), never a raw numpy or pandas one.
+    """
+    plan = plan or AnalysisPlan()
+    if reference is not None:
+        plan = replace(plan, reference=reference)
+    if covariates is not None:
+        plan = replace(plan, covariates=tuple(covariates))
+    m, export, problems = _guard("validation", lambda: validate_export(export_file, mapping,
+                                                                       seed=seed))
     bad_rows: list[int] = []
     if len(problems):
         if not drop_invalid:
@@ -200,17 +414,41 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
         bad_rows = sorted({int(r) for r in problems["row"].dropna()})
     clean = export.drop(index=[r for r in bad_rows if r in export.index])
     clean = clean.drop(columns=[c for c in clean.columns if c.startswith("__")])
-    anon = anonymise(clean, m, k=k, seed=seed)
-    frame = models.analysis_frame(anon.data.episodes, anon.data.visits)
+    if clean.empty:
+        raise models.ModelError(f"{m.name}: every row of the export was rejected "
+                                f"({len(problems)} problem(s), see the problems table)")
+    anon = _guard("anonymisation", lambda: anonymise(clean, m, k=k, seed=seed))
+    ref = plan.reference or getattr(m, "reference", None) or DEFAULT_REFERENCE
+    inst = plan_instrument(plan, anon.data)
+    frame = _guard("analysis frame", lambda: follow_up_frame(anon.data.episodes,
+                                                             anon.data.visits, plan))
     frame = _fill_suppressed(frame, list(anon.quasi_identifiers))
-    covs = [c for c in covariates if c in frame.columns and frame[c].notna().any()]
-    primary = models.primary_analysis(frame, reference=reference, covariates=covs).summary_
-    responders = models.ResponderAnalysis("baseline_pain", "review_pain", "therapy", reference,
-                                          by="condition").fit(frame).summary_
-    inc = incidence(frame, reference)
+    skipped: list[dict[str, Any]] = []
+    fit = _guard("primary ANCOVA", lambda: models.ANCOVA(
+        "follow_up_score", "baseline_score", "therapy", ref, covariates=list(plan.covariates),
+        by="condition", cov_type=plan.cov_type,
+        min_group_size=plan.min_group_size).fit(frame))
+    skipped += [{"step": "primary ANCOVA", **r} for r in fit._skipped or []]
+    scored = frame.dropna(subset=["baseline_score", "follow_up_score"])
+    try:
+        flags = INS.responder(scored["baseline_score"], scored["follow_up_score"], inst,
+                              points=plan.responder_points, percent=plan.responder_percent,
+                              rule=plan.responder_rule)
+        resp = _guard("responders", lambda: models.ResponderAnalysis(
+            "baseline_score", "follow_up_score", "therapy", ref, by="condition",
+            flag="responder").fit(scored.assign(responder=flags)).summary_)
+    except (ValueError, models.ModelError) as exc:
+        skipped.append({"step": "responders", "group": "all data", "treatment": "", "n": 0,
+                        "needed": 0, "message": f"responder analysis not run: {exc}"})
+        resp = pd.DataFrame()
+    inc = _guard("incidence", lambda: incidence(frame, ref, outcome="follow_up_score",
+                                                threshold=_any_threshold(plan, inst),
+                                                by="condition"))
     return ByodResult(mapping=m, problems=problems, rows_in_export=len(export),
                       rows_dropped=len(bad_rows), anonymised=anon, frame=frame,
-                      primary=primary, responders=responders, incidence=inc)
+                      primary=fit.summary_, responders=resp, incidence=inc, seed=seed,
+                      plan=plan, instrument=inst, reference=ref,
+                      skipped=pd.DataFrame(skipped, columns=SKIPPED_COLUMNS))
 
 
 def relabel(table: pd.DataFrame, labels: dict[str, str],

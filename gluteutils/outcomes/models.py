@@ -609,13 +609,18 @@ class ResponderAnalysis(_Estimator):
     fraction: float = MCID_FRACTION
     alpha: float = 0.05
     rd_method: str = "newcomb"
+    flag: str | None = None
 
     def fit(self, df: pd.DataFrame) -> ResponderAnalysis:
+        """Count responders per group. With ``flag`` (a boolean column, e.g. from
+        :func:`gluteutils.outcomes.instruments.responder` for the instrument's own MCID and
+        direction) that column says who responded; else the NPRS rule :func:`responders`."""
         _require(df, [self.baseline, self.follow_up, self.treatment]
-                 + ([self.by] if self.by else []))
+                 + ([self.by] if self.by else []) + ([self.flag] if self.flag else []))
         data = df.dropna(subset=[self.baseline, self.follow_up]).copy()
-        data["_responder"] = responders(data[self.baseline], data[self.follow_up],
-                                        self.points, self.fraction)
+        data["_responder"] = (data[self.flag].astype(bool).to_numpy() if self.flag else
+                              responders(data[self.baseline], data[self.follow_up],
+                                         self.points, self.fraction))
         data[self.treatment] = data[self.treatment].astype(str)
         rows = []
         for key, group in _groups(data, self.by):
@@ -930,7 +935,24 @@ class MultipleImputation(_AdjustedEstimator):
             x_terms = list(x.columns)
             mice_data = StableMICEData(
                 frame, rng=np.random.default_rng(group_seed(self.seed, key)))
-            imp = " + ".join(["b", *t_terms, *[f"{t}:b" for t in t_terms], *x_terms])
+            # an imputation term collinear with the others (e.g. a treatment x baseline
+            # interaction when everyone in that arm has the same baseline) is left out
+            observed = frame.dropna(subset=["y"])
+            terms = pd.DataFrame({"Intercept": 1.0, "b": observed["b"],
+                                  **{t: observed[t] for t in t_terms},
+                                  **{f"{t}:b": observed[t] * observed["b"] for t in t_terms},
+                                  **{c: observed[c] for c in x_terms}})
+            dropped = aliased_columns(terms, keep=["Intercept", "b", *t_terms])
+            words = {f"t{i}:b": f"{self.treatment} {lv!r} x {self.baseline}"
+                     for i, lv in enumerate(levels)}
+            words.update({f"t{i}": f"{self.treatment} {lv!r}" for i, lv in enumerate(levels)})
+            for c in dropped:
+                skipped.append(_skip(self.by, key, "", len(frame), self.min_group_size,
+                                     f"{_group_name(self.by, key)}: imputation term "
+                                     f"{words.get(c, 'covariate column ' + c)!r} "
+                                     f"left out (collinear with the others)"))
+            imp = " + ".join(c for c in ["b", *t_terms, *[f"{t}:b" for t in t_terms],
+                                         *x_terms] if c not in dropped)
             mice_data.set_imputer("y", formula=imp, fit_kwds={"method": "qr"})
             analysis = "y ~ " + " + ".join(["b", *t_terms, *x_terms])
             with warnings.catch_warnings():
