@@ -419,9 +419,9 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
                                 f"({len(problems)} problem(s), see the problems table)")
     anon = _guard("anonymisation", lambda: anonymise(clean, m, k=k, seed=seed))
     ref = plan.reference or getattr(m, "reference", None) or DEFAULT_REFERENCE
-    inst = plan_instrument(plan, anon.data)
     frame = _guard("analysis frame", lambda: follow_up_frame(anon.data.episodes,
                                                              anon.data.visits, plan))
+    inst = plan_instrument(plan, anon.data)
     frame = _fill_suppressed(frame, list(anon.quasi_identifiers))
     skipped: list[dict[str, Any]] = []
     fit = _guard("primary ANCOVA", lambda: models.ANCOVA(
