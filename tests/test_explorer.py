@@ -312,3 +312,34 @@ def test_plots_update_matches_view(explorer):
                                                       estimate=view.responders["rate"]),
                                label="therapy")
     assert len(forest.data[0].x) == len(view.responders)
+
+
+# --- an anonymised package (issue 11): suppressed quasi-identifiers are their own level ----
+
+
+def test_explorer_accepts_an_anonymised_package_with_suppressed_values():
+    from gluteutils.outcomes import byod
+    from gluteutils.outcomes.explorer import SUPPRESSED_LEVEL
+
+    r = byod.run("mappings/demo_clinic_export.csv", "mappings/demo_clinic.yaml", k=5, seed=1)
+    ep = r.anonymised.data.episodes
+    assert ep["age_band"].isna().any() and ep["sex"].isna().any()  # k-anonymity blanked some
+    ex = Explorer.from_data(r.anonymised.data)
+    for cond in sorted(set(ep["condition"].astype(str))):
+        in_cond = ep[ep["condition"].astype(str) == cond]
+        everyone = ex.aggregate(Filters(condition=cond)).counts.sum()
+        assert everyone == len(in_cond)  # nobody dropped for a blank age band or sex
+        blank_age = ex.aggregate(Filters(condition=cond, age_bands=(SUPPRESSED_LEVEL,)))
+        assert blank_age.counts.sum() == in_cond["age_band"].isna().sum()
+        blank_sex = ex.aggregate(Filters(condition=cond, sexes=(SUPPRESSED_LEVEL,)))
+        assert blank_sex.counts.sum() == in_cond["sex"].isna().sum()
+        ex.update(Filters(condition=cond))  # publishes without error
+
+
+def test_explorer_still_rejects_a_value_that_is_not_missing(data):
+    episodes, visits = data
+    ep = episodes.copy()
+    ep["age_band"] = ep["age_band"].astype(object)
+    ep.loc[ep.index[0], "age_band"] = "90-99"
+    with pytest.raises(ExplorerError, match=r"age_band.*'90-99'"):
+        Explorer(ep, visits)

@@ -72,7 +72,21 @@ class _PersonBins:
     value: np.ndarray  # mean of that person's visits in the bin
 
 
-def _codes(values: pd.Series, categories: Sequence[str], column: str) -> np.ndarray:
+#: The level of a quasi-identifier that k-anonymity blanked (an anonymised package): its own
+#: level, counted under "all" and selectable, never an error (same word as
+#: :data:`gluteutils.outcomes.byod.SUPPRESSED_LEVEL`).
+SUPPRESSED_LEVEL = "suppressed"
+#: Age bands and sexes a filter can pick: the schema's plus :data:`SUPPRESSED_LEVEL`.
+AGE_LEVELS: tuple[str, ...] = (*AGE_BANDS, SUPPRESSED_LEVEL)
+SEX_LEVELS: tuple[str, ...] = (*SEXES, SUPPRESSED_LEVEL)
+
+
+def _codes(values: pd.Series, categories: Sequence[str], column: str,
+           missing: str | None = None) -> np.ndarray:
+    """Category codes of ``values``; a missing value is the level ``missing`` when given
+    (suppressed quasi-identifiers), else an unknown value like any other."""
+    if missing is not None:
+        values = values.astype(object).where(values.notna(), missing)
     cat = pd.Categorical(values.astype(str), categories=list(categories))
     codes = np.asarray(cat.codes, dtype=np.int16)
     if (codes < 0).any():
@@ -107,8 +121,8 @@ class Explorer:
         ep = ep.iloc[order].reset_index(drop=True)
         self._cond = cond[order]
         self._therapy = _codes(ep["therapy"], THERAPIES, "therapy")
-        self._age = _codes(ep["age_band"], AGE_BANDS, "age_band")
-        self._sex = _codes(ep["sex"], SEXES, "sex")
+        self._age = _codes(ep["age_band"], AGE_LEVELS, "age_band", missing=SUPPRESSED_LEVEL)
+        self._sex = _codes(ep["sex"], SEX_LEVELS, "sex", missing=SUPPRESSED_LEVEL)
         self._ep_bounds = np.searchsorted(self._cond, np.arange(len(CONDITIONS) + 1))
         n_ep = len(ep)
 
@@ -206,8 +220,8 @@ class Explorer:
         mask = np.ones(b - a, dtype=bool)
         for sel, allowed, codes, what in (
                 (f.therapies, THERAPIES, self._therapy, "therapy"),
-                (f.age_bands, AGE_BANDS, self._age, "age band"),
-                (f.sexes, SEXES, self._sex, "sex")):
+                (f.age_bands, AGE_LEVELS, self._age, "age band"),
+                (f.sexes, SEX_LEVELS, self._sex, "sex")):
             lut = _lut(sel, allowed, what)
             if lut is not None:
                 mask &= lut[codes[a:b]]
