@@ -343,3 +343,27 @@ def test_explorer_still_rejects_a_value_that_is_not_missing(data):
     ep.loc[ep.index[0], "age_band"] = "90-99"
     with pytest.raises(ExplorerError, match=r"age_band.*'90-99'"):
         Explorer(ep, visits)
+
+
+def test_explorer_reads_an_anonymised_package_from_disk(tmp_path):
+    """The package `gluteutils anonymise` writes, loaded back as notebook 04 does."""
+    import json
+
+    from gluteutils import outcomes
+    from gluteutils.outcomes.anonymise import anonymise
+    from gluteutils.outcomes.byod import resolve
+    from gluteutils.outcomes.io import write_table
+    from gluteutils.outcomes.schema import datapackage_descriptor
+
+    anon = anonymise(resolve("mappings/demo_clinic_export.csv"),
+                     resolve("mappings/demo_clinic.yaml"), k=5, seed=1)
+    write_table(anon.data.episodes, tmp_path / "episodes.csv")
+    write_table(anon.data.visits, tmp_path / "visits.csv")
+    desc = datapackage_descriptor(name="anon", title="anon", description="test")
+    (tmp_path / "datapackage.json").write_text(json.dumps(desc), encoding="utf-8")
+    data = outcomes.load(tmp_path)
+    assert data.episodes["age_band"].isna().sum() == anon.data.episodes["age_band"].isna().sum()
+    ex = Explorer.from_data(data)
+    cond = str(data.episodes["condition"].iloc[0])
+    assert ex.aggregate(Filters(condition=cond)).counts.sum() == int(
+        (data.episodes["condition"].astype(str) == cond).sum())
