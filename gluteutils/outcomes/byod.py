@@ -444,6 +444,12 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
     inc = _guard("incidence", lambda: incidence(frame, ref, outcome="follow_up_score",
                                                 threshold=_any_threshold(plan, inst),
                                                 by="condition"))
+    followed = frame.dropna(subset=["follow_up_score"])
+    for cond in sorted(set(followed["condition"].astype(str)) - set(inc["condition"])):
+        skipped.append({"step": "incidence", "group": f"condition {cond}", "treatment": ref,
+                        "n": 0, "needed": 1,
+                        "message": f"condition {cond}: no one with a follow-up has the "
+                                   f"reference therapy {ref!r}, so no risk difference"})
     return ByodResult(mapping=m, problems=problems, rows_in_export=len(export),
                       rows_dropped=len(bad_rows), anonymised=anon, frame=frame,
                       primary=fit.summary_, responders=resp, incidence=inc, seed=seed,
