@@ -306,3 +306,58 @@ def test_errors_are_typed(neck_wide):
 def test_method_reference_keys_resolve():
     missing = check_keys(models.METHOD_REFERENCES.values())
     assert missing in ([], ["farrar2001"])  # farrar2001 is defined by the data part
+
+
+# --- groups too small to fit, collinear covariates (issue 11) ------------------------------
+
+
+def _small_group_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    rows = []
+    for cond, sizes in (("a", {"ref": 30, "big": 30, "tiny": 2}), ("b", {"ref": 3, "big": 30})):
+        for ther, n in sizes.items():
+            base = rng.integers(2, 9, n).astype(float)
+            rows.append(pd.DataFrame({"condition": cond, "therapy": ther, "baseline": base,
+                                      "follow": base - 1 - (ther == "big") + rng.normal(0, 1, n),
+                                      "site": "one"}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_ancova_leaves_out_groups_too_small_and_names_them():
+    from gluteutils.outcomes.models import ANCOVA
+
+    df = _small_group_frame()
+    fit = ANCOVA("follow", "baseline", "therapy", "ref", by="condition",
+                 min_group_size=5).fit(df)
+    assert list(zip(fit.summary_["condition"], fit.summary_["treatment"], strict=True)) == [
+        ("a", "big")]
+    msgs = list(fit.skipped_["message"])
+    assert "condition a: therapy 'tiny' has 2 people; at least 5 needed to fit" in msgs
+    assert ("condition b: therapy 'ref' (the reference) has 3 people; at least 5 needed to "
+            "fit") in msgs
+    assert "condition b: not analysed, its reference group is too small" in msgs
+    # the fitted group's estimate is the one statsmodels gives on that group alone
+    import statsmodels.formula.api as smf
+    a = df[(df["condition"] == "a") & (df["therapy"] != "tiny")]
+    ols = smf.ols("follow ~ C(therapy, Treatment('ref')) + baseline", a).fit()
+    assert fit.summary_.iloc[0]["estimate"] == pytest.approx(
+        ols.params["C(therapy, Treatment('ref'))[T.big]"], abs=1e-10)
+
+
+def test_ancova_drops_a_collinear_covariate_with_a_message():
+    from gluteutils.outcomes.models import ANCOVA
+
+    df = _small_group_frame()
+    df = df[df["condition"] == "a"].assign(twice=lambda d: 2 * d["baseline"])
+    fit = ANCOVA("follow", "baseline", "therapy", "ref", covariates=["twice"]).fit(df)
+    assert fit.skipped_["message"].str.contains("covariate column 'twice' left out").any()
+    plain = ANCOVA("follow", "baseline", "therapy", "ref").fit(df)
+    pd.testing.assert_series_equal(fit.summary_["estimate"], plain.summary_["estimate"])
+
+
+def test_no_group_fittable_is_a_model_error_listing_why():
+    from gluteutils.outcomes.models import ANCOVA, ModelError
+
+    with pytest.raises(ModelError, match="at least 500 needed"):
+        ANCOVA("follow", "baseline", "therapy", "ref", by="condition",
+               min_group_size=500).fit(_small_group_frame())
