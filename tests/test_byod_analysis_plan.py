@@ -106,6 +106,8 @@ def test_responder_rule_uses_the_instrument_and_can_be_declared(licorice):
     (byod.AnalysisPlan(instrument="no_such_scale"), "unknown instrument"),
     (byod.AnalysisPlan(reference="acupuncture"), "no one has the reference"),
     (byod.AnalysisPlan(min_group_size=500), "at least 500 needed"),
+    (byod.AnalysisPlan(window=(50, 10)), "low <= high"),
+    (byod.AnalysisPlan(follow_up="week 8"), "'review' or a visit day"),
 ])
 def test_bad_plans_give_a_named_gluteutils_error(plan, words):
     with pytest.raises(GluteError, match=words):
@@ -134,3 +136,32 @@ def test_notebook_06_runs_to_the_end_on_the_demo_export(tmp_path):
     code = [c for c in out["cells"] if c["cell_type"] == "code"]
     assert all(c.get("execution_count") for c in code)
     assert not [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
+
+
+def test_missing_or_empty_exports_are_named(tmp_path):
+    with pytest.raises(GluteError, match="nope.csv.*cannot read the file"):
+        byod.run(str(tmp_path / "nope.csv"), DEMO[1])
+    header = tmp_path / "header.csv"
+    header.write_text(byod.resolve(DEMO[0]).read_text(encoding="utf-8").splitlines()[0] + "\n",
+                      encoding="utf-8")
+    with pytest.raises(GluteError, match="no data rows"):
+        byod.run(str(header), DEMO[1])
+
+
+def test_function_outcome_runs_without_an_any_pain_threshold():
+    plan = byod.AnalysisPlan(outcome="function_lefs")
+    r = byod.run(*DEMO, k=5, seed=1, plan=plan)
+    assert r.instrument.higher_is == "better" and len(r.primary)
+    assert r.incidence.empty and r.published_incidence().empty
+    assert r.skipped["message"].str.contains("'any pain' not computed").any()
+    # LEFS has no percent criterion: the default rule "both" is not guessed, it is named
+    assert r.responders.empty
+    assert r.skipped["message"].str.contains("no established percent criterion").any()
+    # with the points rule, responders improve upwards by the LEFS MCID (higher is better)
+    pts = byod.run(*DEMO, k=5, seed=1, plan=byod.AnalysisPlan(outcome="function_lefs",
+                                                              responder_rule="points"))
+    f = pts.frame.dropna(subset=["baseline_score", "follow_up_score"])
+    f = f[f["condition"].astype(str).isin(set(pts.responders["condition"].astype(str)))]
+    gain = f["follow_up_score"] - f["baseline_score"]
+    assert pts.instrument.mcid is not None
+    assert int(pts.responders["responders"].sum()) == int((gain >= pts.instrument.mcid).sum())

@@ -111,6 +111,9 @@ def _check_plan(plan: AnalysisPlan, visits: pd.DataFrame, frame: pd.DataFrame) -
     if not (plan.follow_up == "review" or isinstance(plan.follow_up, int)):
         raise models.ModelError(f"follow_up must be 'review' or a visit day (int), not "
                                 f"{plan.follow_up!r}")
+    if plan.window is not None and not plan.window[0] <= plan.window[1]:
+        raise models.ModelError(f"the follow-up window {plan.window} must be (low, high) "
+                                f"with low <= high")
     if plan.min_group_size < 1:
         raise models.ModelError("min_group_size must be at least 1")
 
@@ -322,6 +325,8 @@ def published_incidence(table: pd.DataFrame, threshold: int = 5) -> pd.DataFrame
     small-cell suppressed (:func:`gluteutils.outcomes.models.suppress_counts`); the shares of
     a row with a hidden count are blanked, and every risk difference when the reference
     row's count is hidden (it would give that count back)."""
+    if table.empty:
+        return table.copy()
     derived = [c for c in table.columns if c.startswith(("share", "risk_difference", "rd_"))]
     out = models.suppress_counts(table, "with_pain", "n", derived=derived, threshold=threshold)
     mask = np.asarray(out.attrs["suppressed"], dtype=bool)
@@ -399,8 +404,13 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
         plan = replace(plan, reference=reference)
     if covariates is not None:
         plan = replace(plan, covariates=tuple(covariates))
-    m, export, problems = _guard("validation", lambda: validate_export(export_file, mapping,
-                                                                       seed=seed))
+    try:
+        m, export, problems = _guard("validation", lambda: validate_export(
+            export_file, mapping, seed=seed))
+    except OSError as exc:  # a missing or unreadable file: named, not a traceback
+        raise DataValidationError([DataProblem(
+            str(getattr(exc, "filename", None) or export_file), None, None,
+            f"cannot read the file: {exc.strerror or exc}")]) from None
     bad_rows: list[int] = []
     if len(problems):
         if not drop_invalid:
@@ -414,6 +424,8 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
         bad_rows = sorted({int(r) for r in problems["row"].dropna()})
     clean = export.drop(index=[r for r in bad_rows if r in export.index])
     clean = clean.drop(columns=[c for c in clean.columns if c.startswith("__")])
+    if export.empty:
+        raise models.ModelError(f"{m.name}: the export has no data rows (header only?)")
     if clean.empty:
         raise models.ModelError(f"{m.name}: every row of the export was rejected "
                                 f"({len(problems)} problem(s), see the problems table)")
@@ -441,11 +453,20 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
         skipped.append({"step": "responders", "group": "all data", "treatment": "", "n": 0,
                         "needed": 0, "message": f"responder analysis not run: {exc}"})
         resp = pd.DataFrame()
-    inc = _guard("incidence", lambda: incidence(frame, ref, outcome="follow_up_score",
-                                                threshold=_any_threshold(plan, inst),
-                                                by="condition"))
+    try:
+        threshold = _any_threshold(plan, inst)
+    except models.ModelError as exc:
+        skipped.append({"step": "incidence", "group": "all data", "treatment": "", "n": 0,
+                        "needed": 0, "message": f"'any pain' not computed: {exc}"})
+        threshold = None
+    inc = (pd.DataFrame(columns=["condition", "treatment", "n", "with_pain", "share"])
+           if threshold is None else
+           _guard("incidence", lambda: incidence(frame, ref, outcome="follow_up_score",
+                                                 threshold=threshold, by="condition")))
     followed = frame.dropna(subset=["follow_up_score"])
-    for cond in sorted(set(followed["condition"].astype(str)) - set(inc["condition"])):
+    covered = set(inc["condition"]) if threshold is not None else set(followed["condition"]
+                                                                     .astype(str))
+    for cond in sorted(set(followed["condition"].astype(str)) - covered):
         skipped.append({"step": "incidence", "group": f"condition {cond}", "treatment": ref,
                         "n": 0, "needed": 1,
                         "message": f"condition {cond}: no one with a follow-up has the "
