@@ -68,7 +68,7 @@ TRIAL_PLAN = byod.AnalysisPlan(cov_type="nonrobust")  # the trials' classical OL
 
 def _needs_instruments(spec: dict[str, Any]) -> Any:
     m = read_mapping(spec)
-    if not getattr(m, "instruments", None):
+    if not any("instrument" in name and value for name, value in vars(m).items()):
         pytest.skip("the mapping format does not read 'instruments:' yet (data path, H-A)")
     return m
 
