@@ -22,8 +22,9 @@ def test_neck_pain_trial_loads_through_mapping():
     raw = pd.read_csv(NECK)
     assert len(data.episodes) == raw["id"].nunique() == 90
     assert len(data.visits) == len(raw) == 264
-    # VAS 0-1 -> NPRS 0-10, rounded half up
-    assert data.visits["pain_nprs"].sum() == int((raw["vas"] * 10 + 0.5 + 1e-9).floordiv(1).sum())
+    # VAS kept on its native 0-1 scale (instrument vas_0_1): no rescaling, no rounding
+    assert data.instruments["pain_nprs"].key == "vas_0_1"
+    assert data.visits["pain_nprs"].sum() == pytest.approx(raw["vas"].sum(), abs=1e-9)
     counts = data.episodes["therapy"].value_counts()
     assert counts["physiotherapy"] == 45 and counts["home_self_care"] == 45
     assert set(data.visits["visit_day"]) == {0, 49, 84}
@@ -38,9 +39,9 @@ def test_reference_result_reproduced_through_mapping():
     # PROVENANCE.md: at 12 weeks active 3.24 vs placebo 4.29 cm (means of the raw VAS x10)
     data = load_export(NECK, data_path("mappings", "neck_pain_chow2006.yaml"), seed=3)
     v = data.visits.merge(data.episodes[["episode_id", "therapy"]], on="episode_id")
-    wk12 = v[v.visit_day == 84].groupby("therapy", observed=True)["pain_nprs"].mean()
-    assert abs(wk12["physiotherapy"] - 3.24) < 0.3
-    assert abs(wk12["home_self_care"] - 4.29) < 0.3
+    wk12 = v[v.visit_day == 84].groupby("therapy", observed=True)["pain_nprs"].mean() * 10
+    assert round(wk12["physiotherapy"], 2) == 3.24
+    assert round(wk12["home_self_care"], 2) == 4.29
 
 
 @needs_shared
@@ -51,8 +52,8 @@ def test_knee_trial_wide_layout_loads_through_mapping():
     assert len(data.visits) == 4 * 127
     assert (data.episodes["sex"] == "female").sum() == (raw["Sex"] == 1).sum()
     baseline = data.visits[data.visits.visit_type == "baseline"]["pain_nprs"]
-    table = {1: 0, 2: 3, 3: 5, 4: 8, 5: 10}
-    assert sorted(baseline) == sorted(raw["R1"].map(table))
+    assert data.instruments["pain_nprs"].key == "likert_1_5"
+    assert sorted(baseline) == sorted(raw["R1"])  # native 1-5 scale
     days = data.visits.groupby("episode_id")["visit_day"].apply(tuple)
     assert set(days) == {(0, 3, 7, 10)}
 

@@ -89,8 +89,9 @@ class Instrument:
         x = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
         ok = np.isfinite(x) & (x >= self.low - _TOL) & (x <= self.high + _TOL)
         if self.resolution is not None:
-            steps = (x - self.low) / self.resolution
-            ok &= np.abs(steps - np.round(steps)) < 1e-6
+            with np.errstate(invalid="ignore"):
+                steps = (x - self.low) / self.resolution
+                ok &= np.abs(steps - np.round(steps)) < 1e-6
         return np.asarray(ok)
 
     def improvement(self, baseline: Any, follow_up: Any) -> np.ndarray:

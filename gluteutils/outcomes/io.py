@@ -31,7 +31,9 @@ import pyarrow.parquet as pq
 
 from gluteutils._paths import data_path
 from gluteutils.errors import DataProblem, DataValidationError
+from gluteutils.outcomes import instruments as INS
 from gluteutils.outcomes import schema as S
+from gluteutils.outcomes.instruments import Instrument
 
 REPORT_COLUMNS: list[str] = ["file", "row", "column", "value", "message", "expected"]
 _INT_RE = re.compile(r"^-?[0-9]+$")
@@ -42,11 +44,87 @@ _NON_SPACE = re.compile(rb"\S")
 @dataclass
 class OutcomeData:
     """Validated outcome data: ``episodes`` and ``visits`` (typed, categorical) and, in
-    lenient mode, ``report`` (one row per problem of a rejected row; empty when clean)."""
+    lenient mode, ``report`` (one row per problem of a rejected row; empty when clean).
+
+    ``instruments`` maps each outcome column of ``visits`` (``pain_nprs``, ``function_lefs``,
+    ``grc``) to its :class:`~gluteutils.outcomes.instruments.Instrument`; the values are on
+    that instrument's own scale and resolution (``pain_nprs`` is "the pain outcome column",
+    whatever the instrument: e.g. a VAS 0-1 stays 0-1, floats included). Default: NPRS 0-10,
+    LEFS 0-80 and the 11-point GRC of the synthetic cohort. ``notes`` lists what was done
+    that is not a problem (missing-value codes read as missing, identifiers normalised)."""
 
     episodes: pd.DataFrame
     visits: pd.DataFrame
     report: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REPORT_COLUMNS))
+    instruments: dict[str, Instrument] = field(default_factory=INS.default_instruments)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# the one number parser
+# ---------------------------------------------------------------------------------------------
+_DECIMAL = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+_INTEGER = r"-?[0-9]+"
+_EXPONENT = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+"
+_DECIMAL_COMMA = r"-?[0-9]+,[0-9]+"
+_NON_FINITE = r"[-+]?(?:inf|infinity|nan)"
+#: More significant digits than a float64 holds exactly.
+MAX_DIGITS: int = 15
+
+
+def parse_numbers(values: Any, *, integer: bool = False) -> tuple[np.ndarray, list[str | None]]:
+    """Parse text cells as numbers, the same way on every path (strict loader, mappings).
+
+    Accepted: plain decimals (``7``, ``-2``, ``4.5``, ``.5``; with ``integer=True`` whole
+    numbers only). Refused with a reason: scientific notation (``1e1`` is not read as 10),
+    ``inf``/``nan``, a decimal comma, more than :data:`MAX_DIGITS` digits (no silent rounding
+    or integer overflow), anything else. Missing (``None``/NaN/empty) gives NaN and no reason.
+    Returns ``(float64 values with NaN where missing or refused, reasons)``."""
+    s = pd.Series(values, dtype=object).reset_index(drop=True)
+    missing = s.isna() | (s.astype(str) == "")
+    text = s.where(~missing, "").astype(str)
+    ok = text.str.fullmatch(_INTEGER if integer else _DECIMAL)
+    digits = text.str.count(r"[0-9]")
+    too_long = ok & (digits > MAX_DIGITS)
+    good = ok & ~too_long & ~missing
+    out = np.full(len(s), np.nan)
+    if good.any():
+        out[good.to_numpy()] = text[good].astype("float64").to_numpy()
+    reasons: list[str | None] = [None] * len(s)
+    bad = (~good & ~missing).to_numpy()
+    if bad.any():
+        for i in (int(j) for j in np.flatnonzero(bad)):
+            t = text.iat[i]
+            if too_long.iat[i]:
+                why = (f"number has {digits.iat[i]} digits, more than the {MAX_DIGITS} that "
+                       "can be held exactly")
+            elif pd.Series([t]).str.fullmatch(_EXPONENT).iat[0]:
+                why = "number in scientific notation (write it out, e.g. 10 not 1e1)"
+            elif pd.Series([t]).str.fullmatch(_NON_FINITE, case=False).iat[0]:
+                why = "not a finite number"
+            elif pd.Series([t]).str.fullmatch(_DECIMAL_COMMA).iat[0]:
+                why = "decimal comma (use a point, e.g. 4.5)"
+            elif integer and pd.Series([t]).str.fullmatch(_DECIMAL).iat[0]:
+                why = "not a whole number"
+            else:
+                why = "not a number"
+            reasons[i] = why
+    return out, reasons
+
+
+def custom_instruments(instruments: dict[str, Instrument] | None) -> dict[str, Instrument]:
+    """The outcome columns whose instrument differs from the schema's default (NPRS, LEFS,
+    GRC): those are checked against the instrument instead of the schema's integer range."""
+    if not instruments:
+        return {}
+    return {col: inst for col, inst in instruments.items()
+            if col in INS.DEFAULT_INSTRUMENTS and inst.key != INS.DEFAULT_INSTRUMENTS[col]}
+
+
+def _resolved(instruments: dict[str, Instrument] | None) -> dict[str, Instrument]:
+    out = INS.default_instruments()
+    out.update(instruments or {})
+    return out
 
 
 def default_package() -> Path:
@@ -418,7 +496,8 @@ def _fast_read(table: pa.Table, resource: str) -> pd.DataFrame:
 
 
 def _slow_read(text: str, resource: str, delimiter: str, names: list[str],
-               probs: _Problems) -> tuple[pd.DataFrame, set[int]]:
+               probs: _Problems, custom: dict[str, Instrument] | None = None,
+               ) -> tuple[pd.DataFrame, set[int]]:
     """Parse text cell by cell; return typed columns (bad cells -> missing) and bad rows."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     next(reader, None)
@@ -456,11 +535,14 @@ def _slow_read(text: str, resource: str, delimiter: str, names: list[str],
         s = raw[name].astype(object)
         empty = s == ""
         if f.kind == "integer":
-            ok = s.str.match(_INT_RE.pattern) | empty
-            for r, v in s[~ok].items():
-                probs.add(int(r), name, "not a whole number", f.expected, v)  # type: ignore[call-overload]
-                bad_rows.add(int(r))  # type: ignore[call-overload]
-            cols[name] = pd.to_numeric(s.where(ok & ~empty), errors="raise").astype("float64")
+            inst = (custom or {}).get(name)
+            vals, reasons = parse_numbers(s, integer=inst is None)
+            expected = f.expected if inst is None else inst.expected
+            for r, v, why in zip(s.index, s.to_numpy(), reasons, strict=True):
+                if why is not None:
+                    probs.add(int(r), name, why, expected, v)
+                    bad_rows.add(int(r))
+            cols[name] = pd.Series(vals, index=s.index, dtype="float64")
         elif f.kind == "boolean":
             ok = s.isin(["true", "false"]) | empty
             for r, v in s[~ok].items():
@@ -477,7 +559,7 @@ def _slow_read(text: str, resource: str, delimiter: str, names: list[str],
 # value checks (vectorised, on parsed columns; index = 1-based data row number)
 # ---------------------------------------------------------------------------------------------
 def _check_values(frame: pd.DataFrame, resource: str, probs: _Problems,
-                  skip: set[int]) -> None:
+                  skip: set[int], custom: dict[str, Instrument] | None = None) -> None:
     rows = frame.index.to_numpy()
     skip_mask = np.isin(rows, np.fromiter(skip, dtype=np.int64)) if skip else np.zeros(
         len(rows), bool)
@@ -490,7 +572,14 @@ def _check_values(frame: pd.DataFrame, resource: str, probs: _Problems,
                 probs.add_rows(rows[bad], f.name, "required value is missing", f.expected,
                                [None] * int(bad.sum()))
         present = ~isna
-        if f.kind == "integer":
+        inst = (custom or {}).get(f.name)
+        if inst is not None:
+            vals = col.to_numpy(dtype="float64", na_value=np.nan)
+            bad = present & ~skip_mask & ~inst.valid(vals)
+            if bad.any():
+                probs.add_rows(rows[bad], f.name, f"value not on the {inst.name} scale",
+                               inst.expected, vals[bad])
+        elif f.kind == "integer":
             vals = col.to_numpy(dtype="float64", na_value=np.nan)
             bad = present & ~skip_mask
             lo = f.minimum if f.minimum is not None else -np.inf
@@ -546,12 +635,18 @@ def _check_values(frame: pd.DataFrame, resource: str, probs: _Problems,
                            frame["grc"].to_numpy()[bad])
 
 
-def _finish(frame: pd.DataFrame, resource: str) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, resource: str,
+            custom: dict[str, Instrument] | None = None) -> pd.DataFrame:
     out = {}
     for f in S.fields(resource):
         col = frame[f.name]
         dtype = _dtype(f)
-        if f.kind == "integer":
+        inst = (custom or {}).get(f.name)
+        if inst is not None:
+            col = pd.Series(col.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
+            if inst.integer and inst.low >= -30000 and inst.high <= 30000:
+                col = col.astype("int16" if f.required and col.notna().all() else "Int16")
+        elif f.kind == "integer":
             col = pd.Series(col.to_numpy(dtype="float64", na_value=np.nan), index=frame.index)
             if f.required:
                 col = col.astype(dtype)
@@ -568,8 +663,10 @@ def _finish(frame: pd.DataFrame, resource: str) -> pd.DataFrame:
 
 
 def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
-              lenient: bool) -> tuple[pd.DataFrame, pd.Series, list[DataProblem]]:
+              lenient: bool, instruments: dict[str, Instrument] | None = None,
+              ) -> tuple[pd.DataFrame, pd.Series, list[DataProblem]]:
     """Return (typed good rows, their 1-based row numbers, row problems)."""
+    custom = custom_instruments(instruments) if resource == "visits" else {}
     path = Path(file)
     name = str(file)
     probs = _Problems(name)
@@ -590,7 +687,7 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
             raise AssertionError("unreachable") from None
         _check_columns(list(table.column_names), resource, probs)
         probs.raise_if_any()
-        frame = _parquet_frame(table, resource, probs, skip)
+        frame = _parquet_frame(table, resource, probs, skip, custom)
     else:
         raw = path.read_bytes()
         names = _read_header(raw, name, delimiter, probs)
@@ -604,7 +701,9 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
             probs.raise_if_any()
         # blank lines (pyarrow skips them, shifting row numbers) and padding spaces (pyarrow
         # trims them around numbers) are reported by the cell-by-cell reader instead
-        suspicious = _needs_cell_reader(raw, delimiter)
+        # a declared instrument other than the defaults: values may be decimals, read by the
+        # one number parser cell by cell
+        suspicious = bool(custom) or _needs_cell_reader(raw, delimiter)
         table = None if suspicious else _fast_table(raw, resource, delimiter)
         if table is not None and list(table.column_names) == [f.name for f in
                                                               S.fields(resource)]:
@@ -619,8 +718,8 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
             if not _check_encoding(raw, probs):
                 probs.raise_if_any()
             text = raw.decode("utf-8-sig")
-            frame, skip = _slow_read(text, resource, delimiter, names, probs)
-    _check_values(frame, resource, probs, skip)
+            frame, skip = _slow_read(text, resource, delimiter, names, probs, custom)
+    _check_values(frame, resource, probs, skip, custom)
     problems = sorted(probs.items, key=_problem_key)
     if problems and not lenient:
         raise DataValidationError(problems)
@@ -628,11 +727,12 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
     keep = ~np.isin(frame.index.to_numpy(), np.fromiter(bad_rows, dtype=np.int64))
     good = frame.loc[keep]
     rownums = pd.Series(good.index.to_numpy(), dtype="int64")
-    return _finish(good, resource), rownums, problems
+    return _finish(good, resource, custom), rownums, problems
 
 
 def _parquet_frame(table: pa.Table, resource: str, probs: _Problems,
-                   skip: set[int]) -> pd.DataFrame:
+                   skip: set[int], custom: dict[str, Instrument] | None = None,
+                   ) -> pd.DataFrame:
     cols: dict[str, Any] = {}
     n = table.num_rows
     index = pd.RangeIndex(1, n + 1)
@@ -646,18 +746,20 @@ def _parquet_frame(table: pa.Table, resource: str, probs: _Problems,
             elif pa.types.is_floating(t):
                 v = pd.Series(arr.to_numpy(zero_copy_only=False), index=index, dtype="float64")
                 frac = v.notna() & (v != np.floor(v.fillna(0)))
+                if f.name in (custom or {}):
+                    frac = frac & False  # checked against the instrument's resolution
                 for r, val in v[frac].items():
                     probs.add(int(r), f.name, "not a whole number", f.expected, val)  # type: ignore[call-overload]
                     skip.add(int(r))  # type: ignore[call-overload]
                 cols[f.name] = v.where(~frac)
             else:
                 s = pd.Series(arr.to_pylist(), index=index, dtype=object).astype(object)
-                s = s.where(s.notna(), "").astype(str)
-                ok = s.str.match(_INT_RE.pattern) | (s == "")
-                for r, val in s[~ok].items():
-                    probs.add(int(r), f.name, "not a whole number", f.expected, val)  # type: ignore[call-overload]
-                    skip.add(int(r))  # type: ignore[call-overload]
-                cols[f.name] = pd.to_numeric(s.where(ok & (s != ""))).astype("float64")
+                vals, reasons = parse_numbers(s, integer=f.name not in (custom or {}))
+                for r, val, why in zip(s.index, s.to_numpy(), reasons, strict=True):
+                    if why is not None:
+                        probs.add(int(r), f.name, why, f.expected, val)
+                        skip.add(int(r))
+                cols[f.name] = pd.Series(vals, index=index, dtype="float64")
         elif f.kind == "boolean":
             if pa.types.is_boolean(t):
                 cols[f.name] = pd.Series(arr.to_pylist(), index=index, dtype="boolean")
@@ -675,17 +777,22 @@ def _parquet_frame(table: pa.Table, resource: str, probs: _Problems,
 
 
 def load_table(file: str | Path, resource: str = "visits", *, lenient: bool = False,
-               delimiter: str = S.DELIMITER, encoding: str = S.ENCODING) -> pd.DataFrame:
+               delimiter: str = S.DELIMITER, encoding: str = S.ENCODING,
+               instruments: dict[str, str | Instrument] | None = None) -> pd.DataFrame:
     """Load and validate one CSV or Parquet table (``resource`` = ``"visits"`` or
     ``"episodes"``). Strict by default; with ``lenient=True`` bad rows are left out and the
-    report of every rejected row is in ``result.attrs["report"]``."""
-    frame, _, problems = _read_any(file, resource, delimiter, encoding, lenient)
+    report of every rejected row is in ``result.attrs["report"]``. ``instruments`` (column
+    -> instrument key) checks the outcome columns on their own scales (default NPRS, LEFS,
+    11-point GRC)."""
+    insts = {c: INS.get_instrument(k) for c, k in (instruments or {}).items()}
+    frame, _, problems = _read_any(file, resource, delimiter, encoding, lenient, insts)
     if lenient:
         frame.attrs["report"] = _report(problems)
     return frame
 
 
-def _package_resources(path: Path) -> tuple[dict[str, Path], dict[str, str]]:
+def _package_resources(path: Path) -> tuple[dict[str, Path], dict[str, str],
+                                            dict[str, Instrument]]:
     if path.is_dir():
         path = path / "datapackage.json"
     try:
@@ -696,16 +803,27 @@ def _package_resources(path: Path) -> tuple[dict[str, Path], dict[str, str]]:
                                                "a Frictionless datapackage.json")]) from None
     files: dict[str, Path] = {}
     delims: dict[str, str] = {}
+    insts: dict[str, Instrument] = {}
     for res in desc.get("resources", []):
         if res.get("name") in S.TABLES:
             files[res["name"]] = path.parent / res["path"]
             delims[res["name"]] = res.get("dialect", {}).get("delimiter", S.DELIMITER)
+            for fld in (res.get("schema") or {}).get("fields", []):
+                key = fld.get("instrument") if isinstance(fld, dict) else None
+                if key is None:
+                    continue
+                try:
+                    insts[str(fld.get("name"))] = INS.get_instrument(str(key))
+                except KeyError as exc:
+                    raise DataValidationError([DataProblem(
+                        str(path), None, str(fld.get("name")), str(exc.args[0]),
+                        "an instrument of data/instruments/instruments.csv")]) from None
     missing = [r for r in S.TABLES if r not in files]
     if missing:
         raise DataValidationError([DataProblem(str(path), None, None,
                                                f"resources {missing} are not declared",
                                                "resources 'episodes' and 'visits'")])
-    return files, delims
+    return files, delims, insts
 
 
 def load(path: str | Path | None = None, *, lenient: bool = False) -> OutcomeData:
@@ -713,13 +831,14 @@ def load(path: str | Path | None = None, *, lenient: bool = False) -> OutcomeDat
     the shipped synthetic cohort). Checks both tables and that every visit's episode exists.
     Strict by default; ``lenient=True`` keeps good rows and reports every rejected row."""
     pkg = default_package() if path is None else Path(path)
-    files, delims = _package_resources(pkg)
+    files, delims, insts = _package_resources(pkg)
     problems: list[DataProblem] = []
     frames: dict[str, pd.DataFrame] = {}
     rownums: dict[str, pd.Series] = {}
     for res in ("episodes", "visits"):
         try:
-            frame, rows, probs = _read_any(files[res], res, delims[res], S.ENCODING, lenient)
+            frame, rows, probs = _read_any(files[res], res, delims[res], S.ENCODING, lenient,
+                                           insts)
         except DataValidationError as exc:
             if lenient:
                 raise
@@ -741,17 +860,38 @@ def load(path: str | Path | None = None, *, lenient: bool = False) -> OutcomeDat
             raise DataValidationError(fk)
         problems.extend(fk)
         visits = visits.loc[known].reset_index(drop=True)
-    return OutcomeData(episodes=episodes, visits=visits, report=_report(problems))
+    return OutcomeData(episodes=episodes, visits=visits, report=_report(problems),
+                       instruments=_resolved(insts))
+
+
+def write_package(data: OutcomeData, folder: str | Path, *, name: str, title: str,
+                  description: str) -> Path:
+    """Write ``data`` as a data package (``episodes.csv``, ``visits.csv``,
+    ``datapackage.json`` declaring each outcome column's instrument, so :func:`load` reads
+    it back on the same scales). Returns the ``datapackage.json`` path."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(data.episodes, out / "episodes.csv")
+    write_table(data.visits, out / "visits.csv")
+    desc = S.datapackage_descriptor(
+        name=name, title=title, description=description,
+        instruments={c: i.key for c, i in custom_instruments(data.instruments).items()})
+    dp = out / "datapackage.json"
+    dp.write_text(json.dumps(desc, indent=2) + "\n", encoding="utf-8")
+    return dp
 
 
 def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
-                   lenient: bool = False) -> tuple[pd.DataFrame, list[DataProblem]]:
+                   lenient: bool = False,
+                   instruments: dict[str, Instrument] | None = None,
+                   ) -> tuple[pd.DataFrame, list[DataProblem]]:
     """Validate an in-memory table (e.g. the result of a column mapping) against the schema.
 
     ``frame`` holds the schema's columns as plain values (numbers, strings, booleans, missing);
     its index gives the row number reported in problems (e.g. the row of a clinic export).
     Returns ``(typed good rows, problems)``; strict mode raises on any problem.
     """
+    custom = custom_instruments(instruments) if resource == "visits" else {}
     probs = _Problems(file)
     skip: set[int] = set()
     cols: dict[str, Any] = {}
@@ -759,10 +899,20 @@ def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
         col = frame[f.name] if f.name in frame.columns else pd.Series(
             [None] * len(frame), index=frame.index, dtype=object)
         if f.kind == "integer":
-            vals = pd.to_numeric(col, errors="coerce").astype("float64")
-            bad = (col.notna() & vals.isna()) | (vals.notna() & (vals != np.floor(vals)))
+            if col.dtype == object:  # text: the one number parser
+                arr, reasons = parse_numbers(col.to_numpy())
+                vals = pd.Series(arr, index=col.index)
+                text_bad = pd.Series([r is not None for r in reasons], index=col.index)
+            else:
+                vals = pd.Series(col.to_numpy(dtype="float64", na_value=np.nan),
+                                 index=col.index)
+                text_bad = pd.Series(False, index=col.index)
+            fractional = vals.notna() & (vals != np.floor(vals))
+            bad = text_bad | (fractional if f.name not in custom else False)
             for r, v in col[bad].items():
-                probs.add(int(r), f.name, "not a whole number", f.expected, v)  # type: ignore[call-overload]
+                probs.add(int(r), f.name, "not a whole number" if f.name not in custom  # type: ignore[call-overload]
+                          else "not a number", f.expected if f.name not in custom
+                          else custom[f.name].expected, v)
                 skip.add(int(r))  # type: ignore[call-overload]
             cols[f.name] = vals.where(~bad)
         elif f.kind == "boolean":
@@ -774,7 +924,7 @@ def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
         else:
             cols[f.name] = col.astype(object).where(col.notna(), None)  # type: ignore[call-overload]
     typed = pd.DataFrame(cols, index=frame.index)
-    _check_values(typed, resource, probs, skip)
+    _check_values(typed, resource, probs, skip, custom)
     # an export row can hold several visits (wide layouts): report each problem once
     problems = sorted(dict.fromkeys((p.file, p.row, p.column, p.message, p.expected, p.value)
                                     for p in probs.items), key=lambda t: (t[1] or 0, t[2] or ""))
@@ -783,4 +933,4 @@ def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
         raise DataValidationError(problem_list)
     bad_rows = {p.row for p in problem_list if p.row is not None}
     keep = ~np.isin(typed.index.to_numpy(), np.fromiter(bad_rows, dtype=np.int64))
-    return _finish(typed.loc[keep], resource), problem_list
+    return _finish(typed.loc[keep], resource, custom), problem_list

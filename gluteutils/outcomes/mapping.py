@@ -37,13 +37,17 @@ import pandas as pd
 import yaml
 
 from gluteutils.errors import ContentError, DataProblem, DataValidationError
+from gluteutils.outcomes import instruments as INS
 from gluteutils.outcomes import schema as S
-from gluteutils.outcomes.io import OutcomeData, _report, validate_frame
+from gluteutils.outcomes.instruments import Instrument
+from gluteutils.outcomes.io import OutcomeData, _report, parse_numbers, validate_frame
 
 EPISODE_LEVEL: tuple[str, ...] = tuple(c for c in S.EPISODE_COLUMNS if c != "episode_id")
 VISIT_LEVEL: tuple[str, ...] = tuple(c for c in S.VISIT_COLUMNS if c != "episode_id")
 _RULE_KEYS = {"column", "values", "multiply", "add", "round", "date_format", "age", "under_18",
-              "date_of_birth", "visit_date", "derive", "note"}
+              "date_of_birth", "visit_date", "derive", "note", "missing"}
+#: Visit columns read as numbers (outcome columns are checked against their instrument).
+NUMERIC_VISIT: tuple[str, ...] = ("visit_day", "pain_nprs", "function_lefs", "grc")
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Mapping:
     delimiter: str = ","
     encoding: str = "utf-8"
     file: str = "<mapping>"
+    instruments: dict[str, Instrument] = field(default_factory=INS.default_instruments)
 
     def wide_columns(self) -> set[str]:
         """Schema columns given per visit by the ``wide`` list."""
@@ -117,6 +122,18 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
         raise ContentError(file, "a wide layout needs a 'wide' list of visits")
     source = spec.get("source") or {}
     episode = spec["episode"]
+    instruments = INS.default_instruments()
+    declared = spec.get("instruments") or {}
+    if not isinstance(declared, dict):
+        raise ContentError(file, "'instruments' must map outcome columns to instrument keys")
+    for col, key in declared.items():
+        if col not in INS.OUTCOME_COLUMNS:
+            raise ContentError(file, f"instruments: '{col}' is not an outcome column; expected "
+                                     f"one of {list(INS.OUTCOME_COLUMNS)}")
+        try:
+            instruments[col] = INS.get_instrument(str(key))
+        except KeyError as exc:
+            raise ContentError(file, f"instruments: {exc.args[0]}") from None
     return Mapping(
         name=str(spec["name"]),
         episode=[episode] if isinstance(episode, str) else list(episode),
@@ -129,6 +146,7 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
         delimiter=str(source.get("delimiter", ",")),
         encoding=str(source.get("encoding", "utf-8")),
         file=file,
+        instruments=instruments,
     )
 
 
@@ -196,7 +214,8 @@ def _visit_date_format(mapping: Mapping, rule: dict[str, Any]) -> str | None:
 
 
 def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
-                problems: list[DataProblem], *, visit_format: str | None = None) -> pd.Series:
+                problems: list[DataProblem], *, visit_format: str | None = None,
+                instrument: Instrument | None = None) -> pd.Series:
     src = str(rule["column"])
     raw = export[src]
     rows = export.index
@@ -239,16 +258,34 @@ def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
         x = x * float(rule.get("multiply", 1.0)) + float(rule.get("add", 0.0))
         if rule.get("round") == "half_up":
             x = np.floor(x + 0.5 + 1e-9)
+        _check_instrument(x, raw, src, instrument, file, problems)
+        return x
+    if col in NUMERIC_VISIT:
+        x = _numeric(raw, src, file, problems)
+        _check_instrument(x, raw, src, instrument, file, problems)
         return x
     return raw
 
 
-def _numeric(raw: pd.Series, src: str, file: str, problems: list[DataProblem]) -> pd.Series:
-    x = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & x.isna()
+def _check_instrument(x: pd.Series, raw: pd.Series, src: str, instrument: Instrument | None,
+                      file: str, problems: list[DataProblem]) -> None:
+    """Report values off the instrument's range or resolution, naming the export column."""
+    if instrument is None:
+        return
+    bad = x.notna() & ~pd.Series(instrument.valid(x.to_numpy()), index=x.index)
     for r, v in raw[bad].items():
-        problems.append(DataProblem(file, int(r), src, "not a number", "a number", str(v)))  # type: ignore[call-overload]
-    return x.astype("float64")
+        problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
+                                    f"value not on the {instrument.name} scale",
+                                    instrument.expected, str(v)))
+
+
+def _numeric(raw: pd.Series, src: str, file: str, problems: list[DataProblem]) -> pd.Series:
+    """Numbers by the one parser of :func:`gluteutils.outcomes.io.parse_numbers`."""
+    vals, reasons = parse_numbers(raw.to_numpy())
+    for r, v, why in zip(raw.index, raw.to_numpy(), reasons, strict=True):
+        if why is not None:
+            problems.append(DataProblem(file, int(r), src, why, "a number", str(v)))
+    return pd.Series(vals, index=raw.index, dtype="float64")
 
 
 def _parse_dates(raw: pd.Series, src: str, fmt: str, file: str,
@@ -308,14 +345,21 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
         if "derive" in rule or (mapping.layout == "wide" and col in mapping.wide_columns()):
             continue
         values[col] = _apply_rule(export, col, rule, file, problems,
-                                  visit_format=_visit_date_format(mapping, rule))
+                                  visit_format=_visit_date_format(mapping, rule),
+                                  instrument=mapping.instruments.get(col))
     problems = list({(p.row, p.column, p.message, p.value): p for p in problems}.values())
     for col, const in mapping.constants.items():
         values[col] = pd.Series([const] * len(export), index=export.index, dtype=object)
     if mapping.layout == "wide":
         for k in ("visit_day", "visit_type", "pain_nprs", "function_lefs", "grc"):
             if f"__{k}__" in export.columns and k not in values:
-                values[k] = export[f"__{k}__"]
+                if k in INS.OUTCOME_COLUMNS and k not in mapping.columns:
+                    # a plain copy of each wide column: numbers by the one parser, checked
+                    # against the instrument, problems named by the export's column
+                    values[k] = _apply_wide_rule(export, k, {"column": k}, mapping, file,
+                                                 problems)
+                else:
+                    values[k] = export[f"__{k}__"]
         for col, rule in mapping.columns.items():
             if col in VISIT_LEVEL and "column" in rule and f"__{col}__" in export.columns:
                 values[col] = _apply_wide_rule(export, col, rule, mapping, file, problems)
@@ -371,7 +415,8 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     episodes = frame.drop_duplicates("episode_id").set_index("__row__")
     episodes = episodes[[c for c in S.EPISODE_COLUMNS if c in episodes.columns]]
     ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=lenient)
-    vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=lenient)
+    vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=lenient,
+                                        instruments=mapping.instruments)
     # visits of a rejected episode are left out too: one report line per visit row
     rejected_ids = set(episodes["episode_id"]) - set(ep_typed["episode_id"])
     first_row = {eid: int(r) for r, eid in episodes["episode_id"].items()}  # type: ignore[call-overload]
@@ -390,7 +435,8 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
             f"a valid episode (see export row {rep})" if rep is not None else None))
     vi_typed = vi_typed[vi_typed["episode_id"].isin(ep_typed["episode_id"])]
     report = _report(problems + ep_probs + vi_probs + visit_probs)
-    return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report)
+    return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report,
+                       instruments=dict(mapping.instruments))
 
 
 def _apply_wide_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], mapping: Mapping,
@@ -405,7 +451,8 @@ def _apply_wide_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], mappi
         sel = position == i
         part = export.iloc[np.flatnonzero(sel)]
         src = str(entry[col])
-        mapped = _apply_rule(part, col, {**rule, "column": src}, file, problems)
+        mapped = _apply_rule(part, col, {**rule, "column": src}, file, problems,
+                             instrument=mapping.instruments.get(col))
         out.iloc[np.flatnonzero(sel)] = mapped.to_numpy()
     return out
 

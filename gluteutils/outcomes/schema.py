@@ -261,14 +261,38 @@ _SYNTHETIC_DESCRIPTION = (
 )
 
 
+def _instrument_field(f: Field, key: str) -> dict[str, Any]:
+    """A visits outcome field on a declared instrument's own scale (``instrument`` names the
+    row of ``data/instruments/instruments.csv``; read back by ``io.load``)."""
+    from gluteutils.outcomes.instruments import get_instrument
+
+    inst = get_instrument(key)
+    out = _frictionless_field(f)
+    out["type"] = "integer" if inst.integer else "number"
+    out["instrument"] = inst.key
+    out["description"] = f"{inst.name} ({inst.higher_is} when higher); column {f.name}."
+    out["unit"] = inst.unit
+    cons = dict(out.get("constraints", {}))
+    cons["minimum"], cons["maximum"] = inst.low, inst.high
+    out["constraints"] = cons
+    return out
+
+
 def datapackage_descriptor(*, name: str = "glute-outcomes-synthetic",
                            title: str = _SYNTHETIC_TITLE,
-                           description: str = _SYNTHETIC_DESCRIPTION) -> dict[str, Any]:
-    """Return the Frictionless data-package descriptor (default: the shipped cohort's)."""
+                           description: str = _SYNTHETIC_DESCRIPTION,
+                           instruments: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the Frictionless data-package descriptor (default: the shipped cohort's).
+
+    ``instruments`` (visits column -> instrument key) declares outcome columns that are not
+    on the default NPRS / LEFS / GRC scales."""
     resources = []
+    inst = instruments or {}
     for table, flds in TABLES.items():
         schema: dict[str, Any] = {
-            "fields": [_frictionless_field(f) for f in flds],
+            "fields": [_instrument_field(f, inst[f.name])
+                       if table == "visits" and f.name in inst else _frictionless_field(f)
+                       for f in flds],
             "missingValues": list(MISSING_VALUES),
             "primaryKey": list(PRIMARY_KEYS[table]),
         }
