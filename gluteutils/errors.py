@@ -104,3 +104,11 @@ class RequiredColumnError(PrivacyError):
 
 class ExplorerError(GluteError, ValueError):
     """A filter of the outcome explorer names a value the explorer does not know."""
+
+
+class ModelError(GluteError, ValueError):
+    """An analysis cannot be run on the data given (too few rows, a missing column, ...)."""
+
+
+class NotFittedError(GluteError, RuntimeError):
+    """``summary_`` was read before ``fit`` was called."""

@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from gluteutils.errors import ExplorerError
+from gluteutils.outcomes.estimators.base import MCID_FRACTION, MCID_POINTS, responders
 from gluteutils.outcomes.explorer_publish import Aggregates, ExplorerView, Filters, publish_view
-from gluteutils.outcomes.models import MCID_FRACTION, MCID_POINTS, responders
 from gluteutils.outcomes.schema import (
     AGE_BANDS,
     CONDITIONS,

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from gluteutils.outcomes.schema import THERAPIES
 from gluteutils.privacy import Policy, labelled, round_counts
@@ -114,6 +112,8 @@ def _trajectory(agg: Aggregates, shown: np.ndarray, policy: Policy,
     nn = n[idx]
     mean = agg.bin_sum[idx] / nn
     var = np.maximum(agg.bin_ss[idx] - nn * mean * mean, 0.0) / np.maximum(nn - 1, 1)
+    from scipy import stats  # imported when first used (the widget module imports fast)
+
     half = stats.t.ppf(0.975, np.maximum(nn - 1, 1)) * np.sqrt(var / nn)
     if hidden_cells:
         notes.append(f"{hidden_cells} visit time point(s) with fewer than {thr} "
@@ -136,6 +136,8 @@ def _responders(agg: Aggregates, shown: np.ndarray, policy: Policy,
     ri = np.flatnonzero(ok)
     n_p = round_counts(n_r[ri], policy.rounding)
     x_p = round_counts(x_r[ri], policy.rounding)
+    from statsmodels.stats.proportion import proportion_confint
+
     lo, hi = proportion_confint(x_p, n_p, alpha=0.05, method="wilson")
     return pd.DataFrame({
         "therapy": _therapy_column(ri), "n": n_p, "responders": x_p,

@@ -17,6 +17,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 LIMITS = ((1.959964, "95% limits", "dash"), (3.090232, "99.8% limits", "dot"))
+#: Decimals drawn (NPRS points). The site scores come from sums over thousands of rows, whose
+#: last bits differ between CPUs; 4 decimals is far below what the plot can show and keeps the
+#: stored figure the same on every machine (issue 9).
+DECIMALS = 4
 
 
 def funnel_limits(sd: float, n_max: int, points: int = 200) -> pd.DataFrame:
@@ -24,8 +28,8 @@ def funnel_limits(sd: float, n_max: int, points: int = 200) -> pd.DataFrame:
     n = np.unique(np.geomspace(5, max(n_max, 6) * 1.2, points).round().astype(int))
     out = {"n": n}
     for z, label, _ in LIMITS:
-        out[f"{label} upper"] = z * sd / np.sqrt(n)
-        out[f"{label} lower"] = -z * sd / np.sqrt(n)
+        out[f"{label} upper"] = np.round(z * sd / np.sqrt(n), DECIMALS)
+        out[f"{label} lower"] = np.round(-z * sd / np.sqrt(n), DECIMALS)
     return pd.DataFrame(out)
 
 
@@ -44,7 +48,8 @@ def funnel_plot(sites: pd.DataFrame, *, title: str = "Sites vs the network (case
                                      line={"color": "grey", "dash": dash, "width": 1},
                                      name=label, showlegend=side == "upper",
                                      hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=sites["n"], y=sites["adjusted_difference"], mode="markers+text",
+    fig.add_trace(go.Scatter(x=sites["n"], y=sites["adjusted_difference"].round(DECIMALS),
+                             mode="markers+text",
                              text=sites["site"], textposition="top center", name="sites",
                              marker={"size": 10, "color": "#1f77b4"},
                              hovertemplate="%{text}: %{y:.2f} points, n = %{x}<extra></extra>"))
