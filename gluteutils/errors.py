@@ -30,17 +30,29 @@ class DataProblem:
     value: str | None = None
 
     def __str__(self) -> str:
-        where = [self.file]
+        where = [_short(self.file)]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         text = f"{', '.join(where)}: {self.message}"
         if self.value is not None:
-            text += f" (found {self.value!r})"
+            text += f" (found {_short(self.value)!r})"
         if self.expected is not None:
-            text += f"; expected {self.expected}"
+            text += f"; expected {_short(self.expected, 400)}"
         return text
+
+
+#: Longest value echoed in a message (a 1 MB label is cut, with its length given).
+MAX_SHOWN_CHARS: int = 80
+
+
+def _short(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 class DataValidationError(GluteError, ValueError):
@@ -62,6 +74,11 @@ class DataValidationError(GluteError, ValueError):
         more = len(problems) - max_shown
         tail = f"\n  ... and {more} more problem(s)" if more > 0 else ""
         super().__init__(f"{len(problems)} problem(s) in {first.file}:\n  {shown}{tail}")
+
+
+class AllRowsRejectedError(DataValidationError):
+    """Every data row of a file was rejected: nothing is left to analyse. The first problem
+    says so; the rest are the rows' own problems."""
 
 
 class ContentError(GluteError, ValueError):

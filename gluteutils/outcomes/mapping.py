@@ -28,6 +28,9 @@ Problems name the export file, the export row (1-based; header = row 0) and the 
 
 from __future__ import annotations
 
+import csv
+import io
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from gluteutils.errors import ContentError, DataProblem, DataValidationError
+from gluteutils.errors import (
+    AllRowsRejectedError,
+    ContentError,
+    DataProblem,
+    DataValidationError,
+)
 from gluteutils.outcomes import instruments as INS
 from gluteutils.outcomes import schema as S
 from gluteutils.outcomes.instruments import Instrument
@@ -121,6 +129,10 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
     if layout == "wide" and not spec.get("wide"):
         raise ContentError(file, "a wide layout needs a 'wide' list of visits")
     source = spec.get("source") or {}
+    enc = str(source.get("encoding", "utf-8")).lower().replace("_", "-")
+    if enc not in ENCODINGS + ("utf8", "latin1", "iso-8859-1", "windows-1252"):
+        raise ContentError(file, f"encoding problem: source encoding {enc!r} is not "
+                                 f"supported; expected one of {list(ENCODINGS)}")
     episode = spec["episode"]
     instruments = INS.default_instruments()
     declared = spec.get("instruments") or {}
@@ -150,22 +162,137 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
     )
 
 
+#: Encodings a mapping may declare (``source: {encoding: ...}``).
+ENCODINGS: tuple[str, ...] = ("utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def _spreadsheet_kind(raw: bytes) -> str | None:
+    """'.xlsx' / '.ods' / '.xls' when the bytes are a spreadsheet file, else None."""
+    if raw[:4] == b"PK\x03\x04":
+        head = raw[:4096]
+        if b"opendocument.spreadsheet" in head:
+            return ".ods"
+        return ".xlsx" if (b"xl/" in raw or b"[Content_Types]" in head) else ".xlsx or other zip"
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return ".xls"
+    return None
+
+
+def _decode(raw: bytes, encoding: str, file: str) -> str:
+    """Decode an export: UTF-8 with or without BOM, UTF-16 with BOM, latin-1/cp1252 when
+    declared; anything else is named as an encoding problem (with the 1-based data row)."""
+    def fail(message: str, row: int | None = None, value: str | None = None) -> None:
+        raise DataValidationError([DataProblem(
+            file, row, None, message,
+            "a CSV saved as 'CSV UTF-8' (or declare source: {encoding: cp1252})", value)])
+
+    kind = _spreadsheet_kind(raw)
+    if kind is not None:
+        fail(f"this is an {kind} spreadsheet file, not CSV text: save it as CSV UTF-8")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            fail("encoding problem: the file starts with a UTF-16 byte-order mark but is "
+                 "not valid UTF-16")
+    enc = encoding.lower().replace("_", "-")
+    if raw.count(b"\x00") > len(raw) // 4 and raw:
+        fail("encoding problem: the file looks like UTF-16 without a byte-order mark")
+    if enc in ("latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252"):
+        try:
+            return raw.decode("cp1252" if "1252" in enc else "latin-1")
+        except UnicodeDecodeError as exc:
+            row = raw[: exc.start].count(b"\n")
+            fail(f"encoding problem: not valid {encoding}", row, repr(raw[exc.start:exc.start + 4]))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = raw[: exc.start].count(b"\n")
+        fail("encoding problem: text is not valid UTF-8 (a latin-1/cp1252 file? declare "
+             "source: {encoding: cp1252} in the mapping)", row,
+             repr(raw[exc.start:exc.start + 4]))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     """Read a clinic export as text (no type guessing, nothing read as missing but empty
-    fields), index = 1-based export row number."""
+    fields), index = 1-based export data row (the header is row 0, the first data row is
+    row 1, as a spreadsheet's row 2). Encodings per :func:`_decode`; CR-only, LF and CRLF
+    line ends; duplicate column names and rows with the wrong number of fields are errors
+    naming the row; a header without data rows is an error."""
     path = Path(path)
+    file = str(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                            sep=mapping.delimiter, encoding=mapping.encoding)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataValidationError([DataProblem(str(path), None, None,
-                                               f"cannot read the export ({exc})",
-                                               f"a {mapping.encoding} CSV with delimiter "
-                                               f"{mapping.delimiter!r}")]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError([DataProblem(file, None, None, f"cannot read the export "
+                                               f"({exc.strerror or exc})", "a readable file")]
+                                  ) from None
+    if not raw.strip():
+        raise DataValidationError([DataProblem(file, None, None, "the export is empty",
+                                               "a header row and data rows")])
+    text = _decode(raw, mapping.encoding, file)
+    if "\x00" in text:
+        row = text[: text.index("\x00")].count("\n")
+        raise DataValidationError([DataProblem(file, row, None, "encoding problem: NUL "
+                                               "character in the text", "CSV text")])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise DataValidationError([DataProblem(file, 0, None, f"header cannot be read ({exc})",
+                                               "one line of column names")]) from None
+    header = [h.strip() for h in header]
+    problems: list[DataProblem] = []
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            problems.append(DataProblem(file, 0, h, "column name appears more than once",
+                                        "each column name once"))
+        seen.add(h)
+    if len(header) == 1 and mapping.delimiter not in text.split("\n", 1)[0]:
+        for d in (";", "\t", "|", ","):
+            if d != mapping.delimiter and d in header[0]:
+                problems.append(DataProblem(file, 0, None, f"header uses the delimiter {d!r}",
+                                            f"the declared delimiter {mapping.delimiter!r}",
+                                            header[0]))
+                break
+    if problems:
+        raise DataValidationError(problems)
+    rows: list[list[str]] = []
+    i = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(DataProblem(file, i + 1, None, f"row cannot be read as CSV ({exc})",
+                                        "fields separated by the declared delimiter"))
+            break
+        i += 1
+        if not row or all(c.strip() == "" for c in row) and len(row) <= 1:
+            problems.append(DataProblem(file, i, None, "blank line", "a data row"))
+            rows.append([""] * len(header))
+            continue
+        if len(row) != len(header):
+            problems.append(DataProblem(file, i, None, f"row has {len(row)} fields",
+                                        f"{len(header)} fields like the header",
+                                        mapping.delimiter.join(row)))
+            row = (row + [""] * len(header))[: len(header)]
+        rows.append(row)
+    if not rows and not problems:
+        problems.append(DataProblem(file, None, None, "the export has a header but no data "
+                                    "rows", "at least one data row"))
+    if problems:
+        raise DataValidationError(problems)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame = frame.where(frame != "", None)  # type: ignore[call-overload]
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     missing = sorted(mapping.source_columns() - set(frame.columns))
     if missing:
-        raise DataValidationError([DataProblem(str(path), 0, c, "column named in the mapping "
+        raise DataValidationError([DataProblem(file, 0, c, "column named in the mapping "
                                                "is not in the export",
                                                f"columns {list(frame.columns)}")
                                    for c in missing])
@@ -327,7 +454,11 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     """
 
     problems: list[DataProblem] = []
+    notes: list[str] = []
     export = export.astype(object).where(export.notna() & (export != ""), None)  # type: ignore[call-overload]
+    n_rows = len(export)
+    _apply_missing_codes(export, mapping, notes)
+    _normalise_identifiers(export, mapping, notes)
     # a row without an episode key belongs to no episode: reported, and given a key of its
     # own so it is never merged with other key-less rows
     keyless = export[mapping.episode].isna()
@@ -386,7 +517,7 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
                 else frame[col]
     # row-level export problems first (named by export column)
     if problems and not lenient:
-        raise DataValidationError(problems)
+        _raise(problems, n_rows, file)
     bad_rows = {p.row for p in problems if p.row is not None}
     # episode-level facts must be constant within an episode
     ep_cols = [c for c in EPISODE_LEVEL if c in frame.columns]
@@ -407,16 +538,21 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
             new_bad.add(int(r))
     bad_rows |= new_bad
     if problems and not lenient:
-        raise DataValidationError(problems)
+        _raise(problems, n_rows, file)
     frame = frame.reset_index().rename(columns={"index": "__row__"})
     frame = frame[~frame["__row__"].isin(list(bad_rows))]
     visits = frame.set_index("__row__")
     visits = visits[[c for c in S.VISIT_COLUMNS if c in visits.columns]]
     episodes = frame.drop_duplicates("episode_id").set_index("__row__")
     episodes = episodes[[c for c in S.EPISODE_COLUMNS if c in episodes.columns]]
-    ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=lenient)
-    vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=lenient,
+    ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=True)
+    vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=True,
                                         instruments=mapping.instruments)
+    # name the export's own columns, not the schema's
+    ep_probs = [_in_export_terms(p, mapping) for p in ep_probs]
+    vi_probs = [_in_export_terms(p, mapping) for p in vi_probs]
+    if (ep_probs or vi_probs) and not lenient:
+        _raise(ep_probs + vi_probs, n_rows, file)
     # visits of a rejected episode are left out too: one report line per visit row
     rejected_ids = set(episodes["episode_id"]) - set(ep_typed["episode_id"])
     first_row = {eid: int(r) for r, eid in episodes["episode_id"].items()}  # type: ignore[call-overload]
@@ -434,9 +570,101 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
             "episode rejected: " + ("; ".join(p.message for p in why) or "invalid episode"),
             f"a valid episode (see export row {rep})" if rep is not None else None))
     vi_typed = vi_typed[vi_typed["episode_id"].isin(ep_typed["episode_id"])]
-    report = _report(problems + ep_probs + vi_probs + visit_probs)
+    everything = problems + ep_probs + vi_probs + visit_probs
+    if len(vi_typed) == 0 and everything:
+        _raise(everything, n_rows, file, force=True)
+    report = _report(everything)
     return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report,
-                       instruments=dict(mapping.instruments))
+                       instruments=dict(mapping.instruments), notes=notes)
+
+
+def _in_export_terms(p: DataProblem, mapping: Mapping) -> DataProblem:
+    """``p`` with its schema column replaced by the export column(s) the value came from
+    (a constant or derived column keeps the schema name, saying so)."""
+    col = p.column
+    if col is None:
+        return p
+    rule = mapping.columns.get(col)
+    if rule is not None:
+        sources = _rule_sources(mapping, col, rule)
+    elif mapping.layout == "wide" and col in mapping.wide_columns():
+        sources = [str(e[col]) for e in mapping.wide if col in e and col not in
+                   ("visit_day", "visit_type")]
+    else:
+        sources = []
+    if col in mapping.constants:
+        return DataProblem(p.file, p.row, col, f"{p.message} (mapping constant for {col})",
+                           p.expected, p.value)
+    if not sources:
+        if rule is not None and "derive" in rule:
+            return DataProblem(p.file, p.row, col, f"{p.message} (derived {col})", p.expected,
+                               p.value)
+        return p
+    return DataProblem(p.file, p.row, "/".join(dict.fromkeys(sources)), p.message, p.expected,
+                       p.value)
+
+
+def _raise(problems: list[DataProblem], n_rows: int, file: str, *, force: bool = False) -> None:
+    """Raise the problems; when every export row has one, as :class:`AllRowsRejectedError`
+    whose first line says so (with the export column most often at fault)."""
+    rows = {p.row for p in problems if p.row}
+    if force or (n_rows and len(rows) >= n_rows):
+        cols = pd.Series([p.column for p in problems if p.column]).value_counts()
+        col = str(cols.index[0]) if len(cols) else None
+        head = DataProblem(file, None, col, f"every row was rejected ({len(problems)} "
+                           f"problem(s) in {len(rows)} of {n_rows} row(s))",
+                           "rows that match the mapping (check the mapping's instrument, "
+                           "labels and missing-value codes)")
+        raise AllRowsRejectedError([head, *problems])
+    raise DataValidationError(problems)
+
+
+def _rule_sources(mapping: Mapping, col: str, rule: dict[str, Any]) -> list[str]:
+    """Export columns read by the rule of schema column ``col`` (wide: one per visit)."""
+    if mapping.layout == "wide" and col in mapping.wide_columns():
+        return [str(e[col]) for e in mapping.wide if col in e]
+    return [str(rule["column"])] if "column" in rule else []
+
+
+def _apply_missing_codes(export: pd.DataFrame, mapping: Mapping, notes: list[str]) -> None:
+    """Blank the declared missing-value codes (``missing: [0, -9, "NA"]``) of each rule's
+    export columns, in place, and note how many cells each code blanked."""
+    for col, rule in mapping.columns.items():
+        codes = rule.get("missing")
+        if not codes:
+            continue
+        keys = {_key(c).strip() for c in (codes if isinstance(codes, list) else [codes])}
+        for src in _rule_sources(mapping, col, rule):
+            if src not in export.columns:
+                continue
+            cells = export[src].map(lambda v: None if v is None else _key(v).strip())
+            hit = cells.isin(list(keys)) & export[src].notna()
+            if hit.any():
+                for code, n in cells[hit].value_counts().sort_index().items():
+                    notes.append(f"export column '{src}': {int(n)} cell(s) with the declared "
+                                 f"missing-value code {code!r} read as missing")
+                export.loc[hit, src] = None
+
+
+def normalise_identifier(value: str) -> str:
+    """An identifier as compared: Unicode NFKC, zero-width characters removed, trimmed."""
+    return unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH).strip()
+
+
+def _normalise_identifiers(export: pd.DataFrame, mapping: Mapping, notes: list[str]) -> None:
+    """Normalise the episode key columns in place (so ``"123\u200b"`` and ``" 123"`` are the
+    patient ``123``) and note how many cells changed."""
+    for col in mapping.episode:
+        if col not in export.columns:
+            continue
+        raw = export[col]
+        norm = raw.map(lambda v: None if v is None else (normalise_identifier(v) or None))
+        changed = raw.notna() & (norm != raw)
+        if changed.any():
+            rows = ", ".join(str(r) for r in export.index[changed.to_numpy()][:5])
+            notes.append(f"export column '{col}': {int(changed.sum())} identifier(s) normalised "
+                         f"(spaces, zero-width characters, Unicode forms), e.g. row(s) {rows}")
+            export[col] = norm
 
 
 def _apply_wide_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], mapping: Mapping,
