@@ -128,7 +128,8 @@ def plan_instrument(plan: AnalysisPlan, data: Any) -> INS.Instrument:
             raise models.ModelError(str(exc.args[0])) from None
     declared = getattr(data, "instruments", None) or {}
     if plan.outcome in declared:
-        return INS.get_instrument(declared[plan.outcome])
+        found = declared[plan.outcome]
+        return found if isinstance(found, INS.Instrument) else INS.get_instrument(str(found))
     defaults = INS.default_instruments()
     if plan.outcome in defaults:
         return defaults[plan.outcome]
@@ -433,7 +434,7 @@ def run(export_file: str | Path, mapping: str | Path | Mapping, *, k: int = 5,
     ref = plan.reference or getattr(m, "reference", None) or DEFAULT_REFERENCE
     frame = _guard("analysis frame", lambda: follow_up_frame(anon.data.episodes,
                                                              anon.data.visits, plan))
-    inst = plan_instrument(plan, anon.data)
+    inst = plan_instrument(plan, m)  # the mapping declares the export's instruments
     frame = _fill_suppressed(frame, list(anon.quasi_identifiers))
     skipped: list[dict[str, Any]] = []
     fit = _guard("primary ANCOVA", lambda: models.ANCOVA(
