@@ -245,6 +245,51 @@ class Estimator:
     def fitted(self) -> bool:
         return self._summary is not None
 
+    @property
+    def confidence_level(self) -> float | None:
+        """The intervals' level in percent (``100 (1 - alpha)``), ``None`` without ``alpha``."""
+        alpha = getattr(self, "alpha", None)
+        return None if alpha is None else round(100 * (1 - float(alpha)), 6)
+
+    def summary(self) -> pd.DataFrame:
+        """``summary_`` with the interval level in the column names (``ci_lower`` ->
+        ``ci_lower_95``), as lifelines and statsmodels label theirs. ``summary_`` keeps the
+        plain names that the tables, plots and engines read."""
+        table = self.summary_
+        level = self.confidence_level
+        if level is None:
+            return table
+        tag = f"{level:g}".replace(".", "_")
+        return table.rename(columns={c: f"{c}_{tag}" for c in ("ci_lower", "ci_upper")
+                                     if c in table.columns})
+
+    def _header(self) -> list[str]:
+        options = {k: v for k, v in getattr(self, "__dict__", {}).items()
+                   if not k.startswith("_") and not k.endswith("_")
+                   and isinstance(v, (str, int, float, bool, list, tuple, type(None)))}
+        lines = [f"<{type(self).__name__}>"]
+        lines += [f"  {k} = {v!r}" for k, v in options.items()]
+        return lines
+
+    def print_summary(self, decimals: int = 3) -> None:
+        """Print the options, the results (level in the CI column names) and what was
+        left out, in the manner of lifelines' ``print_summary``."""
+        print("\n".join(self._header()))
+        print(self.summary().round(decimals).to_string(index=False))
+        skipped = self.skipped_
+        if not skipped.empty:
+            print(f"left out ({len(skipped)}):")
+            print(skipped.to_string(index=False))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "<br>".join(html.escape(line) for line in self._header())
+        if not self.fitted:
+            return f"<div>{head}<br><i>not fitted: call fit(df)</i></div>"
+        body = self.summary().round(3).to_html(index=False)
+        return f"<div>{head}{body}</div>"
+
 
 @dataclass
 class AdjustedEstimator(Estimator):
