@@ -13,13 +13,19 @@ Rajagopal's body-fixed X-Y-Z rotations ((-0.6, 0.45, 0) and (-0.75, 0.39, 0) rad
 cylinder half-length is half of OpenSim's length (0.15 -> 0.075 m, 0.10 -> 0.05 m). The test
 suite recomputes these equalities from the packaged file.
 
-Side. OpenSim constrains both wraps to the cylinder's ``-x`` quadrant. MuJoCo picks the side
-of a cylinder wrap from the 2D direction of a *side site* in the cylinder's frame and, like
-OpenSim's quadrant, forces the wrap when the straight line passes on the other side (MuJoCo
-``wrap_circle``: no wrap only when the line misses the circle *and* lies on the side site's
-side). MyoLeg's packaged side sites for these two wraps point about 33 deg and 52 deg away
-from ``-x``; this module adds its own side sites on the cylinders' local ``-x`` axis, at
-twice the radius (outside the cylinder, so MuJoCo's inside-wrap mode is never triggered).
+Side. The published Rajagopal 2016 model file (opensim-org/opensim-models,
+``Models/RajagopalModel/Rajagopal2015.osim``, the pelvis ``WrapObjectSet``, checked at commits
+11a6203 and e9eca11) constrains ``Gmax1_at_pelvis_r`` to the ``-x`` quadrant but leaves
+``Gmax2_at_pelvis_r`` (and ``Gmax3_at_pelvis_r``) unconstrained, ``<quadrant>all</quadrant>``
+(issue 12 quoted -x for both; the file says otherwise). Both muscles' ``PathWrap`` use
+``method hybrid`` and ``range -1 -1``. MuJoCo picks the side of a cylinder wrap from the 2D
+direction of a *side site* in the cylinder's frame and, like OpenSim's quadrant, forces the
+wrap when the straight line passes on the other side (MuJoCo ``wrap_circle``: no wrap only
+when the line misses the circle *and* lies on the side site's side). Without a side site
+MuJoCo wraps only when the straight line crosses the circle, on the shorter side: OpenSim's
+``all``. So glmax1 gets a side site of this module on the cylinder's local ``-x`` axis, at
+twice the radius (outside the cylinder, so MuJoCo's inside-wrap mode is never triggered;
+MyoLeg's packaged side site points about 33 deg away from ``-x``), and glmax2 none.
 
 :func:`model_files` returns every file the compiled model is built from: the top-level MJCF
 and patched copies of the chain (new side sites), tendon (wraps enabled) and muscle files
@@ -37,9 +43,12 @@ import numpy as np
 
 from gluteutils.errors import GluteError
 
-#: Wraps restored: (tendon stem, cylinder geom stem). Quadrant in Rajagopal 2016: -x.
+#: Wraps restored: (tendon stem, cylinder geom stem).
 RESTORED_WRAPS: tuple[tuple[str, str], ...] = (("glmax1", "Gmax1_at_pelvis"),
                                                ("glmax2", "Gmax2_at_pelvis"))
+#: OpenSim quadrant of each restored cylinder, as in the published Rajagopal2015.osim
+#: (opensim-org/opensim-models; ``rajagopal2016``): only "-x" gets a side site.
+QUADRANTS: dict[str, str] = {"Gmax1_at_pelvis": "-x", "Gmax2_at_pelvis": "all"}
 #: Side-site direction in the cylinder's own frame (OpenSim quadrant "-x").
 QUADRANT_DIRECTION: tuple[float, float, float] = (-1.0, 0.0, 0.0)
 SIDE_SITE_RADII = 2.0  # side site distance from the cylinder axis, in cylinder radii
@@ -100,8 +109,10 @@ def side_site_name(geom: str, side: str) -> str:
 
 
 def patched_chain(chain: str) -> str:
-    """Chain text with one side site added after each restored wrap cylinder (both legs)."""
+    """Chain text with a side site after each ``-x`` quadrant wrap cylinder (both legs)."""
     for _tendon, stem in RESTORED_WRAPS:
+        if QUADRANTS[stem] != "-x":
+            continue
         for side in ("r", "l"):
             geom = f"{stem}_wrap_{side}"
             line = re.search(rf'[ \t]*<geom name="{re.escape(geom)}"[^>]*/>\n', chain)
@@ -115,7 +126,8 @@ def patched_chain(chain: str) -> str:
 
 
 def patched_tendon(tendon: str) -> str:
-    """Tendon text with the glmax1/glmax2 cylinder wraps enabled (both legs)."""
+    """Tendon text with the glmax1/glmax2 cylinder wraps enabled (both legs), side sites
+    only where the quadrant is ``-x``."""
     for _name, stem in RESTORED_WRAPS:
         for side in ("r", "l"):
             geom = f"{stem}_wrap_{side}"
@@ -123,9 +135,12 @@ def patched_tendon(tendon: str) -> str:
             if not commented.search(tendon):
                 raise ModelError(f"myolegs_tendon.xml: commented-out wrap {geom!r} not found "
                                  "(has the myo-sim version changed?)")
+            sidesite = (f' sidesite="{side_site_name(geom, side)}"'
+                        if QUADRANTS[stem] == "-x" else "")
             tendon = commented.sub(
-                f'<geom geom="{geom}" sidesite="{side_site_name(geom, side)}"/>'
-                "  <!-- gluteutils: restored (Rajagopal 2016) -->", tendon, count=1)
+                f'<geom geom="{geom}"{sidesite}/>'
+                f"  <!-- gluteutils: restored (Rajagopal 2016, quadrant {QUADRANTS[stem]}) -->",
+                tendon, count=1)
     return tendon
 
 

@@ -247,7 +247,8 @@ def mujoco_cylinder() -> int:
 @pytest.mark.parametrize(("tendon", "stem"), [("glmax1", "Gmax1_at_pelvis"),
                                               ("glmax2", "Gmax2_at_pelvis"),
                                               ("glmax3", "Gmax3_at_pelvis")])
-def test_glmax_tendons_wrap_their_cylinder_with_a_minus_x_side_site(tendon, stem) -> None:
+def test_glmax_tendons_wrap_their_cylinder_side_site_as_the_osim_quadrant(tendon, stem) -> None:
+    """Rajagopal2015.osim (opensim-org/opensim-models): Gmax1 quadrant -x, Gmax2 all."""
     import mujoco
 
     m = mech.load_model().model
@@ -258,6 +259,9 @@ def test_glmax_tendons_wrap_their_cylinder_with_a_minus_x_side_site(tendon, stem
              if m.wrap_type[i] == mujoco.mjtWrap.mjWRAP_CYLINDER and m.wrap_objid[i] == geom_id]
     assert len(wraps) == 1
     side = int(m.wrap_prm[wraps[0]])
+    if tendon == "glmax2":
+        assert side == -1  # quadrant "all": no side site, MuJoCo wraps only when crossing
+        return
     assert side >= 0
     if tendon == "glmax3":
         return  # packaged (never commented out); left as MyoLeg ships it
@@ -272,7 +276,8 @@ def test_glmax_tendons_wrap_their_cylinder_with_a_minus_x_side_site(tendon, stem
 
 
 def test_restored_wraps_keep_the_path_on_the_minus_x_side() -> None:
-    """Every wrap point of glmax1/glmax2 lies on the cylinder's -x half (quadrant -x)."""
+    """Every wrap point of glmax1 (quadrant -x) lies on the cylinder's -x half; so do
+    glmax2's over this sweep (quadrant all: its shorter side is -x here)."""
     import mujoco
 
     hm = mech.load_model()
@@ -292,6 +297,18 @@ def test_restored_wraps_keep_the_path_on_the_minus_x_side() -> None:
                 assert local[0] < 0, (tendon, flexion, local)
                 assert np.hypot(local[0], local[1]) == pytest.approx(m.geom_size[gid][0])
     assert mujoco.mjtWrap.mjWRAP_CYLINDER  # the enum exists in this MuJoCo
+
+
+@pytest.mark.parametrize("pose", [(-9, 11, -25), (-1, 1, -36), (-7, 29, -4)])
+def test_glmax2_wraps_the_shorter_side_and_stays_an_extensor(pose) -> None:
+    """Quadrant "all" (Rajagopal2015.osim): glmax2 wraps Gmax2_at_pelvis on the shorter side.
+    In these poses a forced -x wrap (a side site) went round the far side and turned glmax2
+    into a hip flexor of +60..+69 mm (measured); unconstrained, it extends (about -69 mm)."""
+    arms = mech.moment_arms(["glmax2"], flexion=pose[0], adduction=pose[1], rotation=pose[2])
+    flexion = float(arms[arms.coordinate == "flexion"].moment_arm_mm.iloc[0])
+    assert -90 < flexion < -40
+    paths = mech.muscle_paths(*pose, muscles=["glmax2"])
+    assert len(paths) == 6  # 4 sites + 2 tangent points: it does wrap
 
 
 def test_glmax1_wraps_at_90_degrees_flexion() -> None:
