@@ -42,3 +42,23 @@ def test_print_summary_and_html(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("<ANCOVA>") and "ci_lower_95" in out and "reference = 'control'" in out
     html = est._repr_html_()
     assert "<table" in html and "ci_upper_95" in html
+
+
+def test_kaplan_meier_median_has_its_interval() -> None:
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    from gluteutils.outcomes.estimators import TimeToRecovery
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"t": rng.exponential(20, 200).round() + 1, "e": rng.random(200) < 0.8,
+                       "arm": np.repeat(["a", "b"], 100)})
+    table = TimeToRecovery("t", "e", "arm").fit(df).summary_
+    a = df[df["arm"] == "a"]
+    kmf = KaplanMeierFitter().fit(a["t"], a["e"])
+    lo, hi = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
+    row = table.set_index("treatment").loc["a"]
+    assert (row["median_lower"], row["median"], row["median_upper"]) == (
+        lo, kmf.median_survival_time_, hi)
+    assert (table["median_lower"] <= table["median"]).all()
+    assert (table["median"] <= table["median_upper"]).all()
