@@ -356,3 +356,44 @@ def test_restored_wraps_are_smooth_over_the_flexion_sweep() -> None:
         poses = np.stack([fl, np.full_like(fl, ad), np.full_like(fl, ro)], axis=1)
         arms = mech.moment_arm_array(["glmax1", "glmax2"], poses)
         assert np.abs(np.diff(arms, axis=0)).max() < 1.0, (ad, ro)
+
+
+# ------------------------------------------- MyoLeg against the published .osim (issue 12)
+# data/anatomy/rajagopal2016_glute_{paths,wraps}.csv transcribe Rajagopal2015.osim
+# (opensim-org/opensim-models; ``rajagopal2016``).
+
+def test_myoleg_glute_sites_equal_the_published_osim_path_points() -> None:
+    from gluteutils._paths import data_path
+
+    published = pd.read_csv(data_path("anatomy", "rajagopal2016_glute_paths.csv"))
+    assert set(published.source) == {"rajagopal2016"}
+    for row in published.itertuples():
+        body, local = mech.site_local(f"{row.muscle}-{row.point}_r")
+        assert body == row.body, row
+        assert np.allclose(local, [row.x_m, row.y_m, row.z_m], atol=1e-9), row
+
+
+def test_compiled_wraps_follow_the_published_osim_wrap_objects() -> None:
+    import mujoco
+
+    from gluteutils import mjcf
+    from gluteutils._paths import data_path
+
+    wraps = pd.read_csv(data_path("anatomy", "rajagopal2016_glute_wraps.csv"))
+    chain = mjcf.leg_asset("chain").read_text()
+    m = mech.load_model().model
+    for w in wraps.itertuples():
+        g = mjcf.cylinder_geometry(chain, f"{w.wrap}_wrap_r")
+        assert np.allclose(g["pos"], [w.tx_m, w.ty_m, w.tz_m])
+        rot = _rot(0, w.rx_rad) @ _rot(1, w.ry_rad) @ _rot(2, w.rz_rad)
+        assert np.allclose(mjcf._quat_matrix(g["quat"]), rot, atol=1e-5)
+        assert g["size"] == pytest.approx([w.radius_m, w.length_m / 2])
+        t = m.tendon(f"{w.muscle}_r_tendon")
+        adr, num = int(m.tendon_adr[t.id]), int(m.tendon_num[t.id])
+        gid = m.geom(f"{w.wrap}_wrap_r").id
+        slots = [i for i in range(adr, adr + num)
+                 if m.wrap_type[i] == mujoco.mjtWrap.mjWRAP_CYLINDER and m.wrap_objid[i] == gid]
+        assert len(slots) == 1, w.wrap
+        if w.wrap in mjcf.QUADRANTS:  # restored by gluteutils: side site iff quadrant -x
+            assert mjcf.QUADRANTS[w.wrap] == w.quadrant
+            assert (int(m.wrap_prm[slots[0]]) >= 0) == (w.quadrant == "-x")
