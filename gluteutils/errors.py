@@ -30,7 +30,7 @@ class DataProblem:
     value: str | None = None
 
     def __str__(self) -> str:
-        where = [_short(self.file)]
+        where = [self.file]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:

@@ -234,9 +234,11 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
                                                "a header row and data rows")])
     text = _decode(raw, mapping.encoding, file)
     if "\x00" in text:
-        row = text[: text.index("\x00")].count("\n")
-        raise DataValidationError([DataProblem(file, row, None, "encoding problem: NUL "
+        nul_row = text[: text.index("\x00")].count("\n")
+        raise DataValidationError([DataProblem(file, nul_row, None, "encoding problem: NUL "
                                                "character in the text", "CSV text")])
+    # a cell may be long (a pasted letter): allow up to 64 MB, messages cut it short
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     try:
         header = next(reader)

@@ -1,0 +1,298 @@
+"""A corpus of malformed clinic exports, generated from one good export: each kind asserts
+the exact named error (file, 1-based data row with the header as row 0, the export's own
+column, the message) or the lossless load. A CLI pass (subprocess) checks that no input
+gives a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from gluteutils.errors import AllRowsRejectedError, DataValidationError
+from gluteutils.outcomes.mapping import load_export
+
+HEADER = ["pid", "dx", "service", "gender", "dob", "appt", "pain", "lefs"]
+ROWS = [
+    ["101", "Piriformis", "Physiothérapie", "F", "01/02/1980", "03/01/2024", "45.5", "40"],
+    ["101", "Piriformis", "Physiothérapie", "F", "01/02/1980", "10/01/2024", "30", "50"],
+    ["101", "Piriformis", "Physiothérapie", "F", "01/02/1980", "24/02/2024", "12.25", "60"],
+    ["102", "DOMS", "Advice", "M", "15/06/1990", "05/03/2024", "60", ""],
+    ["102", "DOMS", "Advice", "M", "15/06/1990", "11/03/2024", "20", "70"],
+    ["103", "Piriformis", "Advice", "F", "20/11/1975", "01/04/2024", "70", "30"],
+    ["103", "Piriformis", "Advice", "F", "20/11/1975", "25/05/2024", "65", "32"],
+    ["104", "DOMS", "Physiothérapie", "M", "02/02/2000", "01/06/2024", "80", "55"],
+    ["104", "DOMS", "Physiothérapie", "M", "02/02/2000", "07/06/2024", "10", "75"],
+]
+SPEC = {
+    "name": "corpus", "layout": "long", "episode": ["pid"],
+    "identifiers": ["pid", "dob", "appt"],
+    "instruments": {"pain_nprs": "vas_0_100"},
+    "columns": {
+        "condition": {"column": "dx", "values": {"Piriformis": "piriformis_syndrome",
+                                                  "DOMS": "doms"}},
+        "therapy": {"column": "service", "values": {"Physiothérapie": "physiotherapy",
+                                                     "Advice": "home_self_care"}},
+        "sex": {"column": "gender", "values": {"F": "female", "M": "male"}},
+        "age_band": {"column": "dob", "date_of_birth": True, "date_format": "%d/%m/%Y",
+                     "visit_date": "appt"},
+        "visit_day": {"column": "appt", "date_format": "%d/%m/%Y"},
+        "visit_type": {"derive": True},
+        "pain_nprs": {"column": "pain"},
+        "function_lefs": {"column": "lefs", "missing": [-9]},
+        "sessions_attended": {"derive": "visits"},
+    },
+    "quasi_identifiers": ["sex"],
+}
+
+
+def _csv(header: list[str], rows: list[list[str]], *, sep: str = ",", nl: str = "\n") -> str:
+    return nl.join(sep.join(r) for r in [header, *rows]) + nl
+
+
+def _good() -> str:
+    return _csv(HEADER, ROWS)
+
+
+def _cell(row: int, col: str, value: str) -> str:
+    rows = [list(r) for r in ROWS]
+    rows[row - 1][HEADER.index(col)] = f'"{value}"' if "," in value else value
+    return _csv(HEADER, rows)
+
+
+def _cells(col: str, value: str) -> str:
+    rows = [list(r) for r in ROWS]
+    for r in rows:
+        r[HEADER.index(col)] = value
+    return _csv(HEADER, rows)
+
+
+# (kind, content, (row, column, fragment))
+Expected = tuple[int | None, str | None, str]
+CELL_CASES: list[tuple[str, int, str, str, Expected]] = [
+    # the one number parser, on the export's own column
+    ("pain_text", 2, "pain", "abc", (2, "pain", "not a number")),
+    ("pain_exponent", 2, "pain", "1e1", (2, "pain", "scientific notation")),
+    ("pain_exponent_negative", 3, "pain", "5e-1", (3, "pain", "scientific notation")),
+    ("pain_inf", 2, "pain", "inf", (2, "pain", "not a finite number")),
+    ("pain_minus_inf", 2, "pain", "-inf", (2, "pain", "not a finite number")),
+    ("pain_infinity", 2, "pain", "Infinity", (2, "pain", "not a finite number")),
+    ("pain_nan", 2, "pain", "nan", (2, "pain", "not a finite number")),
+    ("pain_NaN", 2, "pain", "NaN", (2, "pain", "not a finite number")),
+    ("pain_decimal_comma", 4, "pain", "4,5", (4, "pain", "decimal comma")),
+    ("pain_30_digits", 2, "pain", "1" * 30, (2, "pain", "30 digits")),
+    ("pain_uint64_max", 2, "pain", "18446744073709551615", (2, "pain", "20 digits")),
+    ("pain_int64_overflow", 2, "pain", "9223372036854775808", (2, "pain", "19 digits")),
+    ("pain_above_scale", 5, "pain", "101", (5, "pain", "Visual Analogue Scale 0-100")),
+    ("pain_below_scale", 5, "pain", "-1", (5, "pain", "from 0 to 100")),
+    ("pain_just_above", 5, "pain", "100.001", (5, "pain", "from 0 to 100")),
+    ("pain_hex", 2, "pain", "0x1A", (2, "pain", "not a number")),
+    ("pain_underscore", 2, "pain", "1_000", (2, "pain", "not a number")),
+    ("pain_fraction_char", 2, "pain", "½", (2, "pain", "not a number")),
+    ("pain_arabic_digit", 2, "pain", "٣", (2, "pain", "not a number")),
+    ("pain_fullwidth_digit", 2, "pain", "５", (2, "pain", "not a number")),
+    ("pain_two_points", 2, "pain", "1.2.3", (2, "pain", "not a number")),
+    ("pain_percent", 2, "pain", "50%", (2, "pain", "not a number")),
+    ("pain_dash", 2, "pain", "-", (2, "pain", "not a number")),
+    ("pain_na_text", 2, "pain", "N/A", (2, "pain", "not a number")),
+    ("pain_excel_error", 2, "pain", "#N/A", (2, "pain", "not a number")),
+    ("pain_plus_sign", 2, "pain", "+5", (2, "pain", "not a number")),
+    ("pain_missing", 2, "pain", "", (2, "pain", "required value is missing")),
+    ("lefs_above_scale", 2, "lefs", "81", (2, "lefs", "Lower Extremity Functional Scale")),
+    ("lefs_fractional", 2, "lefs", "40.5", (2, "lefs", "whole number")),
+    ("lefs_negative", 2, "lefs", "-1", (2, "lefs", "from 0 to 80")),
+    ("lefs_text", 2, "lefs", "good", (2, "lefs", "not a number")),
+    ("lefs_exponent", 2, "lefs", "4e1", (2, "lefs", "scientific notation")),
+    # labels
+    ("dx_unknown_label", 4, "dx", "Sciatica", (4, "dx", "label not in the mapping")),
+    ("dx_wrong_case", 4, "dx", "doms", (4, "dx", "label not in the mapping")),
+    ("service_unknown_label", 6, "service", "Massage", (6, "service", "label not in the mapping")),
+    ("gender_unknown_label", 8, "gender", "X", (8, "gender", "label not in the mapping")),
+    ("dx_changes_in_episode", 2, "dx", "DOMS", (1, "dx", "changes within one episode")),
+    # dates
+    ("dob_impossible_date", 1, "dob", "31/02/1980", (1, "dob", "not a date")),
+    ("dob_iso_format", 1, "dob", "1980-02-01", (1, "dob", "not a date")),
+    ("dob_after_first_visit", 1, "dob", "01/02/2090", (1, "dob", "after the episode's first")),
+    ("appt_impossible_day", 2, "appt", "32/01/2024", (2, "appt", "not a date")),
+    ("appt_other_format", 2, "appt", "2024/01/10", (2, "appt", "not a date")),
+    ("appt_text", 2, "appt", "next week", (2, "appt", "not a date")),
+    # keys
+    ("pid_missing", 2, "pid", "", (2, "pid", "episode key missing")),
+]
+
+
+def _bytes_cases() -> list[tuple[str, bytes, Expected, str]]:
+    """(kind, file bytes, expected, declared encoding)."""
+    good = _good()
+    out: list[tuple[str, bytes, Expected, str]] = []
+    for kind, row, col, value, exp in CELL_CASES:
+        out.append((kind, _cell(row, col, value).encode("utf-8"), exp, "utf-8"))
+    out += [
+        ("empty_file", b"", (None, None, "empty"), "utf-8"),
+        ("whitespace_only", b"  \n\n ", (None, None, "empty"), "utf-8"),
+        ("header_only", (",".join(HEADER) + "\n").encode(), (None, None, "no data rows"),
+         "utf-8"),
+        ("duplicate_column", _csv(HEADER + ["pain"], [r + ["1"] for r in ROWS]).encode(),
+         (0, "pain", "more than once"), "utf-8"),
+        ("missing_column", _csv(HEADER[:-1], [r[:-1] for r in ROWS]).encode(),
+         (0, "lefs", "not in the export"), "utf-8"),
+        ("extra_field", good.replace("45.5,40\n", "45.5,40,x\n").encode(),
+         (1, None, "row has 9 fields"), "utf-8"),
+        ("short_row", good.replace(",45.5,40\n", ",45.5\n").encode(),
+         (1, None, "row has 7 fields"), "utf-8"),
+        ("blank_line", good.replace("\n102,DOMS,Advice,M,15/06/1990,05/03/2024",
+                                    "\n\n102,DOMS,Advice,M,15/06/1990,05/03/2024", 1).encode(),
+         (4, None, "blank line"), "utf-8"),
+        ("semicolon_delimiter", _csv(HEADER, ROWS, sep=";").encode(),
+         (0, None, "delimiter ';'"), "utf-8"),
+        ("tab_delimiter", _csv(HEADER, ROWS, sep="\t").encode(), (0, None, "delimiter '\\t'"),
+         "utf-8"),
+        ("xlsx_renamed", b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml" + b"xl/workbook",
+         (None, None, "this is an .xlsx"), "utf-8"),
+        ("ods_renamed", b"PK\x03\x04" + b"\x00" * 26 + b"mimetypeapplication/vnd.oasis."
+         b"opendocument.spreadsheet", (None, None, "this is an .ods"), "utf-8"),
+        ("xls_renamed", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+         (None, None, "this is an .xls"), "utf-8"),
+        ("utf16_without_bom", good.encode("utf-16-le"), (None, None, "UTF-16 without"),
+         "utf-8"),
+        ("latin1_undeclared", good.encode("latin-1"), (1, None, "not valid UTF-8"), "utf-8"),
+        ("nul_byte", good.replace("45.5", "4\x005").encode(), (1, None, "NUL"), "utf-8"),
+        ("huge_label", _cell(4, "dx", "X" * 1_000_000).encode(),
+         (4, "dx", "label not in the mapping"), "utf-8"),
+        ("every_row_bad_scale", _cells("pain", "500").encode(),
+         (None, "pain", "every row was rejected"), "utf-8"),
+    ]
+    return out
+
+
+BYTES_CASES = _bytes_cases()
+
+
+def _lossless_cases() -> list[tuple[str, bytes, str, Callable[..., None]]]:
+    good = _good()
+
+    def same(data) -> None:  # the good export's content, exactly
+        assert len(data.episodes) == 4 and len(data.visits) == 9
+        got = np.sort(data.visits["pain_nprs"].to_numpy())
+        np.testing.assert_array_equal(got, np.sort([float(r[6]) for r in ROWS]))
+
+    def lefs_missing(data) -> None:
+        same(data)
+        assert data.visits["function_lefs"].isna().sum() == 2
+        assert any("'-9' read as missing" in n for n in data.notes), data.notes
+
+    def normalised(data) -> None:
+        same(data)
+        assert any("normalised" in n for n in data.notes), data.notes
+
+    rows_zw = [list(r) for r in ROWS]
+    rows_zw[1][0] = "101\u200b"
+    rows_fw = [list(r) for r in ROWS]
+    rows_fw[2][0] = "１０１"
+    rows_sp = [list(r) for r in ROWS]
+    rows_sp[4][0] = " 102 "
+    rows_extra = [r + ["free text, with a comma"] for r in ROWS]
+    quoted = _csv(HEADER + ["notes"], [r + ['"said ""hi"", left"'] for r in ROWS])
+    order = [HEADER[i] for i in (7, 6, 5, 4, 3, 2, 1, 0)]
+    return [
+        ("utf8_bom", b"\xef\xbb\xbf" + good.encode(), "utf-8", same),
+        ("utf16_le_bom", good.encode("utf-16"), "utf-8", same),
+        ("utf16_be_bom", b"\xfe\xff" + good.encode("utf-16-be"), "utf-8", same),
+        ("crlf", _csv(HEADER, ROWS, nl="\r\n").encode(), "utf-8", same),
+        ("cr_only", _csv(HEADER, ROWS, nl="\r").encode(), "utf-8", same),
+        ("no_final_newline", good.rstrip("\n").encode(), "utf-8", same),
+        ("latin1_declared", good.encode("latin-1"), "latin-1", same),
+        ("cp1252_declared", good.encode("cp1252"), "cp1252", same),
+        ("missing_code_lefs", _cell(2, "lefs", "-9").encode(), "utf-8", lefs_missing),
+        ("zero_width_in_id", _csv(HEADER, rows_zw).encode(), "utf-8", normalised),
+        ("fullwidth_id", _csv(HEADER, rows_fw).encode(), "utf-8", normalised),
+        ("spaces_around_id", _csv(HEADER, rows_sp).encode(), "utf-8", normalised),
+        ("extra_unused_column", _csv(HEADER + ["notes"], rows_extra).encode().replace(
+            b"free text, with a comma", b'"free text, with a comma"'), "utf-8", same),
+        ("quoted_field", quoted.encode(), "utf-8", same),
+        ("columns_reordered", _csv(order, [[r[HEADER.index(c)] for c in order]
+                                           for r in ROWS]).encode(), "utf-8", same),
+        ("decimals_kept", _cell(1, "pain", "45.55").encode(), "utf-8",
+         lambda d: 45.55 in set(d.visits["pain_nprs"])),
+    ]
+
+
+LOSSLESS = _lossless_cases()
+
+
+def _spec(encoding: str) -> dict:
+    return {**SPEC, "source": {"delimiter": ",", "encoding": encoding}}
+
+
+def test_corpus_has_at_least_60_kinds():
+    kinds = [c[0] for c in BYTES_CASES] + [c[0] for c in LOSSLESS]
+    assert len(kinds) == len(set(kinds))
+    assert len(BYTES_CASES) >= 60
+
+
+def test_good_export_loads(tmp_path: Path):
+    path = tmp_path / "good.csv"
+    path.write_text(_good(), encoding="utf-8")
+    data = load_export(path, _spec("utf-8"), seed=1)
+    assert data.instruments["pain_nprs"].key == "vas_0_100"
+    assert sorted(data.visits["pain_nprs"]) == sorted(float(r[6]) for r in ROWS)
+    assert list(data.report["row"]) == []
+
+
+@pytest.mark.parametrize("case", BYTES_CASES, ids=[c[0] for c in BYTES_CASES])
+def test_malformed_export_is_named(case, tmp_path: Path):
+    kind, content, (row, column, fragment), encoding = case
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataValidationError) as info:
+        load_export(path, _spec(encoding), seed=1)
+    err = info.value
+    assert err.file == str(path)
+    hits = [p for p in err.problems if p.row == row and p.column == column
+            and fragment.lower() in f"{p.message} {p.expected}".lower()]
+    assert hits, [str(p) for p in err.problems][:5]
+    assert len(str(err)) < 20_000  # a 1 MB label is never echoed in full
+    if kind.startswith("every_row"):
+        assert isinstance(err, AllRowsRejectedError)
+
+
+@pytest.mark.parametrize("case", LOSSLESS, ids=[c[0] for c in LOSSLESS])
+def test_lossless_load(case, tmp_path: Path):
+    kind, content, encoding, check = case
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(content)
+    data = load_export(path, _spec(encoding), seed=1)
+    result = check(data)
+    assert result is None or result is True
+
+
+@pytest.mark.slow
+def test_cli_never_shows_a_traceback(tmp_path: Path):
+    files = []
+    for kind, content, _, encoding in BYTES_CASES:
+        p = tmp_path / f"{kind}.csv"
+        p.write_bytes(content)
+        m = tmp_path / f"{kind}.yaml"
+        m.write_text(yaml.safe_dump(_spec(encoding), allow_unicode=True), encoding="utf-8")
+        files.append((str(p), str(m)))
+    driver = (
+        "import json, sys\n"
+        "from gluteutils.cli import main\n"
+        "codes = {}\n"
+        "for i, (f, m) in enumerate(json.loads(sys.argv[1])):\n"
+        "    codes[f] = main(['anonymise', f, sys.argv[2] + f'/out{i}', '--mapping', m,"
+        " '--k', '1', '--seed', '1'])\n"
+        "print(json.dumps(codes))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", driver, json.dumps(files), str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert run.returncode == 0, run.stderr[-3000:]
+    codes = json.loads(run.stdout.strip().splitlines()[-1])
+    assert all(code == 1 for code in codes.values()), codes
