@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
@@ -36,6 +37,16 @@ def median_ms(fn: Callable[[], object], repeats: int = 15) -> float:
     return statistics.median(times)
 
 
+def peak_kib(fn: Callable[[], object]) -> float:
+    """Peak Python heap allocated during one call of ``fn`` (tracemalloc), in KiB."""
+    fn()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 1024.0
+
+
 def main() -> None:
     mechanics.load_model()
     flexion = np.arange(0, 91)
@@ -47,6 +58,9 @@ def main() -> None:
     print(f"  engine moment matrix (moment_arms):      {sweep:7.1f} ms  (goal < 20 ms)")
     print(f"  baseline finite differences of length:   {sweep_fd:7.1f} ms")
     print(f"  ratio baseline / engine:                 {sweep_fd / sweep:7.1f} x")
+    print(f"  peak memory engine / baseline:           "
+          f"{peak_kib(lambda: mechanics.moment_arms(flexion=flexion)):7.0f} KiB / "
+          f"{peak_kib(lambda: mechanics.moment_arms_fd(flexion=flexion)):.0f} KiB")
 
     poses = iter([(float(f), 5.0, -5.0) for f in np.tile(np.arange(0, 120), 10)])
 
@@ -77,6 +91,8 @@ def main() -> None:
     print(f"  whole widget callback (HipMechanicsApp):   {widget:7.1f} ms  (incl. FigureWidget messages)")
     print(f"  baseline: rebuild both figures:            {rebuild:7.1f} ms")
     print(f"  ratio baseline / update:                   {rebuild / update:7.1f} x")
+    print(f"  peak memory update / rebuild:              {peak_kib(slider_update):7.0f} KiB / "
+          f"{peak_kib(rebuild_figure):.0f} KiB")
 
 
 if __name__ == "__main__":
