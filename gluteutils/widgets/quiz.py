@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from gluteutils import anatomy, mechanics, quiz, scene
 from gluteutils.plots import anatomy as pa
-from gluteutils.widgets import anatomy as wa
+from gluteutils.widgets import scene_figure as wa
 from gluteutils.widgets._base import WidgetApp
 
 _PEEL = {"superficial": "posterior", "middle": "middle", "deep": "deep"}
