@@ -14,8 +14,8 @@ cylinder half-length is half of OpenSim's length (0.15 -> 0.075 m, 0.10 -> 0.05 
 suite recomputes these equalities from the packaged file.
 
 Side. The published Rajagopal 2016 model file (opensim-org/opensim-models,
-``Models/RajagopalModel/Rajagopal2015.osim``, the pelvis ``WrapObjectSet``, checked at commits
-11a6203 and e9eca11) constrains ``Gmax1_at_pelvis_r`` to the ``-x`` quadrant but leaves
+``Models/RajagopalModel/Rajagopal2015.osim`` at commits 11a6203 and e9eca11, and the 4.0-format
+``Models/Rajagopal/Rajagopal2016.osim`` at 523578f; the pelvis ``WrapObjectSet``) constrains ``Gmax1_at_pelvis_r`` to the ``-x`` quadrant but leaves
 ``Gmax2_at_pelvis_r`` (and ``Gmax3_at_pelvis_r``) unconstrained, ``<quadrant>all</quadrant>``
 (issue 12 quoted -x for both; the file says otherwise). Both muscles' ``PathWrap`` use
 ``method hybrid`` and ``range -1 -1``. MuJoCo picks the side of a cylinder wrap from the 2D
