@@ -171,7 +171,40 @@ def _bytes_cases() -> list[tuple[str, bytes, Expected, str]]:
     return out
 
 
-BYTES_CASES = _bytes_cases()
+VTYPES = ["B", "T", "R", "B", "R", "B", "R", "B", "R"]
+HEADER_V = HEADER + ["vtype"]
+SPEC_V = {**SPEC, "columns": {**SPEC["columns"], "visit_type": {
+    "column": "vtype", "values": {"B": "baseline", "T": "treatment", "R": "review"}}}}
+
+
+def _with_vtypes(changes: dict[int, str]) -> str:
+    types = [changes.get(i + 1, v) for i, v in enumerate(VTYPES)]
+    return _csv(HEADER_V, [r + [t] for r, t in zip(ROWS, types, strict=True)])
+
+
+def _episode(pid: str, col: str, value: str) -> str:
+    rows = [list(r) for r in ROWS]
+    for r in rows:
+        if r[0] == pid:
+            r[HEADER.index(col)] = value
+    return _csv(HEADER, rows)
+
+
+# data-dictionary rules: (kind, content, expected, spec)
+RULE_CASES: list[tuple[str, bytes, Expected, dict]] = [
+    ("dob_1890_age_over_110", _episode("101", "dob", "01/02/1890").encode(),
+     (1, "dob", "over 110"), SPEC),
+    ("appointment_in_2099", _cell(3, "appt", "24/02/2099").encode(),
+     (3, "appt", "in the future"), SPEC),
+    ("review_outside_window", _with_vtypes({2: "R", 3: "T"}).encode(),
+     (2, "appt", "outside its window"), SPEC_V),
+    ("two_reviews", _with_vtypes({2: "R"}).encode(), (3, "vtype", "second review"), SPEC_V),
+    ("no_baseline", _with_vtypes({1: "T"}).encode(), (1, "vtype", "0 baseline"), SPEC_V),
+    ("two_baselines", _with_vtypes({2: "B"}).encode(), (1, "vtype", "2 baseline"), SPEC_V),
+]
+
+BYTES_CASES = _bytes_cases() + [(k, c, e, "utf-8") for k, c, e, _ in RULE_CASES]
+_RULE_SPECS = {k: spec for k, _, _, spec in RULE_CASES}
 
 
 def _lossless_cases() -> list[tuple[str, bytes, str, Callable[..., None]]]:
@@ -226,8 +259,8 @@ def _lossless_cases() -> list[tuple[str, bytes, str, Callable[..., None]]]:
 LOSSLESS = _lossless_cases()
 
 
-def _spec(encoding: str) -> dict:
-    return {**SPEC, "source": {"delimiter": ",", "encoding": encoding}}
+def _spec(encoding: str, kind: str = "") -> dict:
+    return {**_RULE_SPECS.get(kind, SPEC), "source": {"delimiter": ",", "encoding": encoding}}
 
 
 def test_corpus_has_at_least_60_kinds():
@@ -251,7 +284,7 @@ def test_malformed_export_is_named(case, tmp_path: Path):
     path = tmp_path / f"{kind}.csv"
     path.write_bytes(content)
     with pytest.raises(DataValidationError) as info:
-        load_export(path, _spec(encoding), seed=1)
+        load_export(path, _spec(encoding, kind), seed=1)
     err = info.value
     assert err.file == str(path)
     hits = [p for p in err.problems if p.row == row and p.column == column
@@ -279,7 +312,8 @@ def test_cli_never_shows_a_traceback(tmp_path: Path):
         p = tmp_path / f"{kind}.csv"
         p.write_bytes(content)
         m = tmp_path / f"{kind}.yaml"
-        m.write_text(yaml.safe_dump(_spec(encoding), allow_unicode=True), encoding="utf-8")
+        m.write_text(yaml.safe_dump(_spec(encoding, kind), allow_unicode=True),
+                     encoding="utf-8")
         files.append((str(p), str(m)))
     driver = (
         "import json, sys\n"

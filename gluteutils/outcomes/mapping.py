@@ -56,6 +56,8 @@ _RULE_KEYS = {"column", "values", "multiply", "add", "round", "date_format", "ag
               "date_of_birth", "visit_date", "derive", "note", "missing"}
 #: Visit columns read as numbers (outcome columns are checked against their instrument).
 NUMERIC_VISIT: tuple[str, ...] = ("visit_day", "pain_nprs", "function_lefs", "grc")
+#: Oldest plausible age (years) from a date of birth (data dictionary).
+MAX_AGE: int = 110
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Mapping:
     encoding: str = "utf-8"
     file: str = "<mapping>"
     instruments: dict[str, Instrument] = field(default_factory=INS.default_instruments)
+    review_window: tuple[int, int] | None = None
 
     def wide_columns(self) -> set[str]:
         """Schema columns given per visit by the ``wide`` list."""
@@ -159,7 +162,19 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
         encoding=str(source.get("encoding", "utf-8")),
         file=file,
         instruments=instruments,
+        review_window=_review_window(spec.get("review_window"), file),
     )
+
+
+def _review_window(value: Any, file: str) -> tuple[int, int] | None:
+    """``review_window: [lo, hi]`` (days since the first visit, inclusive): the trial's own
+    outcome visit, instead of the schema's per-condition window."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) for v in value) or value[0] > value[1]):
+        raise ContentError(file, "review_window must be [first day, last day], whole days")
+    return int(value[0]), int(value[1])
 
 
 #: Encodings a mapping may declare (``source: {encoding: ...}``).
@@ -358,7 +373,12 @@ def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
                                         "one of " + ", ".join(repr(k) for k in table), str(v)))
         return out.where(~bad, None)  # type: ignore[call-overload]
     if "date_format" in rule and not rule.get("date_of_birth"):
-        return _parse_dates(raw, src, str(rule["date_format"]), file, problems)
+        d = _parse_dates(raw, src, str(rule["date_format"]), file, problems)
+        future = d > pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        for r, v in raw[future].items():
+            problems.append(DataProblem(file, int(r), src, "visit date in the future",  # type: ignore[call-overload]
+                                        "a date not after today", str(v)))
+        return d.where(~future)
     if rule.get("age") or rule.get("date_of_birth"):
         if rule.get("date_of_birth"):
             fmt = str(rule.get("date_format", "%Y-%m-%d"))
@@ -379,6 +399,13 @@ def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
                                             f"a date of birth before the first {visit_src}",
                                             str(v)))
             age = age.where(~negative)
+            old = age > MAX_AGE
+            for r, v in raw[old].items():
+                problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
+                                            f"age at the first visit over {MAX_AGE} years",
+                                            f"a date of birth giving an age of 0-{MAX_AGE}",
+                                            str(v)))
+            age = age.where(~old)
         else:
             age = _numeric(raw, src, file, problems)
         return _age_band(age, rule, rows, src, file, problems)
@@ -471,6 +498,7 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     export["__episode__"] = export[mapping.episode].astype(str).agg("\x1f".join, axis=1)
     no_key = keyless.any(axis=1).to_numpy()
     export.loc[no_key, "__episode__"] = [f"\x00row {r}" for r in export.index[no_key]]
+    keyed_rows = [int(r) for r in export.index]
     if mapping.layout == "wide":
         export = _wide_to_long(export, mapping)
     values: dict[str, Any] = {}
@@ -509,7 +537,7 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     # condition is needed to derive visit types (review window)
     derive = {c for c, r in mapping.columns.items() if "derive" in r}
     if "visit_type" in derive:
-        frame["visit_type"] = _derive_visit_type(frame)
+        frame["visit_type"] = _derive_visit_type(frame, mapping.review_window)
     if "sessions_attended" in derive:
         frame["sessions_attended"] = frame.groupby("episode_id")["episode_id"].transform("size")
     for col in ("visit_day", "pain_nprs", "function_lefs", "grc", "symptom_duration_weeks",
@@ -517,6 +545,13 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
         if col in frame:
             frame[col] = pd.to_numeric(frame[col], errors="coerce") if frame[col].dtype != object \
                 else frame[col]
+    # episodes that lost every visit (wide rows with no cell filled) are not dropped silently
+    if mapping.layout == "wide":
+        for r in sorted(set(keyed_rows) - {int(i) for i in frame.index}):
+            problems.append(DataProblem(file, r, None, "episode has no visits (every visit "
+                                        "cell is empty)", "at least one visit"))
+    problems += [_in_export_terms(p, mapping)
+                 for p in _dictionary_problems(frame, mapping, file, derive)]
     # row-level export problems first (named by export column)
     if problems and not lenient:
         _raise(problems, n_rows, file)
@@ -687,13 +722,64 @@ def _apply_wide_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], mappi
     return out
 
 
-def _derive_visit_type(frame: pd.DataFrame) -> pd.Series:
+def _window(frame: pd.DataFrame, window: tuple[int, int] | None) -> tuple[pd.Series, pd.Series]:
+    cond = frame["condition"] if "condition" in frame else pd.Series(None, index=frame.index)
+    lo = cond.map(lambda c: (window or S.REVIEW_WINDOW.get(c, (49, 63)))[0]).astype(float)
+    hi = cond.map(lambda c: (window or S.REVIEW_WINDOW.get(c, (49, 63)))[1]).astype(float)
+    return lo, hi
+
+
+def _dictionary_problems(frame: pd.DataFrame, mapping: Mapping, file: str,
+                         derived: set[str]) -> list[DataProblem]:
+    """The data dictionary's episode rules on the mapped rows (index = export row): one
+    baseline per episode, at most one review, the review inside its window, sessions equal
+    to the visits. Problems use schema columns (translated to the export's by the caller)."""
+    out: list[DataProblem] = []
+    if "visit_type" not in frame or "visit_day" not in frame:
+        return out
+    vt = frame["visit_type"].astype(object).to_numpy()
+    day = pd.to_numeric(frame["visit_day"], errors="coerce").to_numpy(dtype="float64")
+    lo_s, hi_s = _window(frame, mapping.review_window)
+    lo, hi = lo_s.to_numpy(), hi_s.to_numpy()
+    rows = np.asarray(frame.index, dtype=np.int64)
+    sessions = (pd.to_numeric(frame["sessions_attended"], errors="coerce").to_numpy(
+        dtype="float64") if "sessions_attended" in frame and "sessions_attended" not in derived
+        else None)
+    codes, _ = pd.factorize(frame["episode_id"])
+    for g in range(codes.max() + 1 if len(codes) else 0):
+        pos = np.flatnonzero(codes == g)
+        t = vt[pos]
+        first = int(rows[pos].min())
+        n_base = int((t == "baseline").sum())
+        if n_base != 1 and pd.notna(t).all() and not np.isnan(day[pos]).any():
+            out.append(DataProblem(file, first, "visit_type",
+                                   f"episode has {n_base} baseline visits",
+                                   "exactly one baseline visit (day 0) per episode"))
+        rev = pos[t == "review"]
+        for i in rev[1:]:
+            out.append(DataProblem(file, int(rows[i]), "visit_type", "a second review visit "
+                                   "in one episode", "at most one review per episode"))
+        for i in rev[:1]:
+            if not np.isnan(day[i]) and not lo[i] <= day[i] <= hi[i]:
+                out.append(DataProblem(file, int(rows[i]), "visit_day",
+                                       "review visit outside its window",
+                                       f"a review on day {lo[i]:g}-{hi[i]:g} (declare "
+                                       "review_window: [first, last] in the mapping)",
+                                       f"{day[i]:g}"))
+        if sessions is not None:
+            sv = sessions[pos][~np.isnan(sessions[pos])]
+            if len(sv) and (sv != len(pos)).any():
+                out.append(DataProblem(file, first, "sessions_attended",
+                                       "sessions attended do not match the visits",
+                                       f"{len(pos)} (the episode's visits)", f"{sv[0]:g}"))
+    return out
+
+
+def _derive_visit_type(frame: pd.DataFrame, window: tuple[int, int] | None = None) -> pd.Series:
     day = pd.to_numeric(frame["visit_day"], errors="coerce")
     out = pd.Series("treatment", index=frame.index, dtype=object)
     out[day == 0] = "baseline"
-    cond = frame["condition"] if "condition" in frame else pd.Series(None, index=frame.index)
-    lo = cond.map(lambda c: S.REVIEW_WINDOW.get(c, (49, 63))[0]).astype(float)
-    hi = cond.map(lambda c: S.REVIEW_WINDOW.get(c, (49, 63))[1]).astype(float)
+    lo, hi = _window(frame, window)
     in_window = (day >= lo) & (day <= hi)
     cand = day.where(in_window)
     last = cand.groupby(frame["episode_id"]).transform("max")
