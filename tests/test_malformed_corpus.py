@@ -330,3 +330,34 @@ def test_cli_never_shows_a_traceback(tmp_path: Path):
     assert run.returncode == 0, run.stderr[-3000:]
     codes = json.loads(run.stdout.strip().splitlines()[-1])
     assert all(code == 1 for code in codes.values()), codes
+
+
+def test_visit_day_equal_to_a_patient_number_is_not_an_identifier(tmp_path: Path):
+    from gluteutils.outcomes.anonymise import anonymise
+
+    rows = [["365", "Piriformis", "Advice", "F", "01/02/1980", "01/01/2023", "50", "40"],
+            ["365", "Piriformis", "Advice", "F", "01/02/1980", "01/01/2024", "40", "45"]]
+    path = tmp_path / "e.csv"
+    path.write_text(_csv(HEADER, rows), encoding="utf-8")
+    spec = {**SPEC, "columns": {**SPEC["columns"]}, "review_window": [49, 63]}
+    data = load_export(path, spec, seed=1)
+    assert 365 in set(data.visits["visit_day"])  # day 365 of patient 365
+    out = anonymise(path, spec, k=1, seed=1)
+    assert 365 in set(out.data.visits["visit_day"])
+
+
+def test_identifier_scan_compares_whole_text_values():
+    import pandas as pd
+
+    from gluteutils.outcomes.anonymise import find_identifiers
+    from gluteutils.outcomes.io import OutcomeData
+
+    export = pd.DataFrame({"pid": ["365", "AB12345\u200b"], "name": ["Jo Bloggs", None]})
+    episodes = pd.DataFrame({"episode_id": ["E000000001"], "site": ["clinic of Jo Bloggs"]})
+    visits = pd.DataFrame({"episode_id": ["E000000001"], "visit_day": [365],
+                           "note": ["AB12345"]})
+    hits = find_identifiers(OutcomeData(episodes=episodes, visits=visits), export,
+                            ["pid", "name"])
+    assert "visits.note: 'AB12345'" in hits          # whole value, after normalisation
+    assert "episodes.site: 'clinic of Jo Bloggs'" in hits  # a long id inside free text
+    assert not any("visit_day" in h for h in hits)   # day 365 is a number, not patient 365

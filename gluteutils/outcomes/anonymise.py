@@ -23,7 +23,13 @@ import pandas as pd
 
 from gluteutils.errors import PrivacyError
 from gluteutils.outcomes.io import OutcomeData
-from gluteutils.outcomes.mapping import Mapping, apply_mapping, read_export, read_mapping
+from gluteutils.outcomes.mapping import (
+    Mapping,
+    apply_mapping,
+    normalise_identifier,
+    read_export,
+    read_mapping,
+)
 from gluteutils.outcomes.schema import REQUIRED_EPISODE_COLUMNS
 from gluteutils.privacy.kanon import DEFAULT_K, enforce_k_anonymity, k_anonymity
 
@@ -63,18 +69,29 @@ def _check_mapping_privacy(mapping: Mapping) -> None:
 
 
 def find_identifiers(data: OutcomeData, export: pd.DataFrame, columns: list[str]) -> list[str]:
-    """Return a description of every value of the export's identifier ``columns`` that
-    appears in any text cell of ``data`` (empty when none survived)."""
+    """Return a description of every value of the export's identifier ``columns`` found in
+    the output's text cells (empty when none survived).
+
+    Whole values are compared (after identifier normalisation: NFKC, zero-width characters
+    removed, trimmed), and identifiers of 6 or more characters are also searched inside
+    longer text. Numeric columns (``visit_day``, scores) are not text: a visit on day 365 is
+    not the patient numbered 365."""
     planted: set[str] = set()
     for col in columns:
         if col in export.columns:
-            planted |= {str(v) for v in export[col].dropna() if len(str(v)) >= 3}
+            planted |= {normalise_identifier(v) for v in export[col].dropna()
+                        if len(normalise_identifier(v)) >= 3}
+    long_ids = [p for p in planted if len(p) >= 6]
     hits = []
     for name, frame in (("episodes", data.episodes), ("visits", data.visits)):
         for col in frame.columns:
-            cells = set(frame[col].dropna().astype(str))
-            for value in cells:
-                if value in planted or any(p in value for p in planted if len(p) >= 6):
+            series = frame[col]
+            if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+                    series.dtype):
+                continue
+            for value in set(series.dropna().astype(str)):
+                norm = normalise_identifier(value)
+                if norm in planted or any(p in norm for p in long_ids):
                     hits.append(f"{name}.{col}: {value!r}")
     return hits
 
@@ -126,7 +143,7 @@ def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path |
     visits = data.visits[data.visits["episode_id"].isin(episodes["episode_id"])]
     visits = visits.sort_values(["episode_id", "visit_day"], key=_as_text, kind="stable")
     result = OutcomeData(episodes=episodes, visits=visits.reset_index(drop=True),
-                         report=data.report)
+                         report=data.report, instruments=data.instruments, notes=data.notes)
     k_after = k_anonymity(episodes, qis)
     if len(episodes) and k_after < k:  # pragma: no cover - enforce_k_anonymity guarantees it
         raise PrivacyError(f"k-anonymity {k_after} < {k} after suppression")
