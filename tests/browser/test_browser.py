@@ -14,42 +14,23 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, Lab, LabServer
+from tests.browser.lab import ARTIFACTS, ROOT, Lab, LabServer
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-INSTALL_HELP = (
-    f"Chromium is not installed at {CHROMIUM}; the real-browser tests need it.\n"
-    "Install it with:  sudo apt-get install chromium   (python3 tasks.py test does this\n"
-    "automatically when run as root), or set GLUTE_SKIP_BROWSER=1 to skip these tests."
-)
 
 
 def _spec(notebook: str) -> Any:
     return importlib.import_module(f"tests.browser.specs.{Path(notebook).stem}")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("GLUTE_SKIP_BROWSER") == "1" and not os.environ.get("CI"):
-            pytest.skip("BROWSER TESTS SKIPPED (GLUTE_SKIP_BROWSER=1): " + INSTALL_HELP)
-        pytest.fail(INSTALL_HELP)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

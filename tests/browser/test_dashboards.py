@@ -11,14 +11,13 @@ index page must link every dashboard. Bytes received per page are written to
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.browser.dashboard_server import Dashboard, DashboardServer
-from tests.browser.lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
+from tests.browser.lab import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -26,19 +25,6 @@ DASHBOARDS = ["questionnaire.ipynb", "outcomes_explorer.ipynb", "anatomy.ipynb"]
 BYTES: dict[str, int] = {}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("GLUTE_SKIP_BROWSER") == "1" and not os.environ.get("CI"):
-            pytest.skip(f"BROWSER TESTS SKIPPED (GLUTE_SKIP_BROWSER=1): no {CHROMIUM}")
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: sudo apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,16 @@ Search must find a word from a notebook. The build time is printed.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from tests.browser.lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT
+from tests.browser.lab import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -36,19 +34,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("GLUTE_SKIP_BROWSER") == "1" and not os.environ.get("CI"):
-            pytest.skip(f"BROWSER TESTS SKIPPED (GLUTE_SKIP_BROWSER=1): no {CHROMIUM}")
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: sudo apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _pages(site: Path) -> list[Path]:

@@ -69,6 +69,16 @@ def keep_columns(cols: Sequence[Column], xx: np.ndarray, n: float) -> list[int]:
     return sorted(keep)
 
 
+def comparable_columns(cols: Sequence[Column], xx: np.ndarray, n: float) -> list[int] | None:
+    """The kept design columns, or ``None`` when the condition has no therapy to compare with
+    the reference or no one on the reference (such conditions are left out, as in
+    ``models.ANCOVA``)."""
+    keep = keep_columns(cols, xx, n)
+    n_ther = sum(1 for i in keep if cols[i].factor == "therapy")
+    n_ref = n - sum(xx[0, i] for i in keep if cols[i].factor == "therapy")
+    return None if n_ther == 0 or n_ref <= 0 else keep
+
+
 def _effects(cols: Sequence[Column], keep: list[int], beta: np.ndarray, cov: np.ndarray,
              n: int, alpha: float, df: float | None) -> pd.DataFrame:
     rows = []
@@ -96,10 +106,8 @@ def ancova_first_pass(cols: Sequence[Column], st: pd.DataFrame
     for _, row in st.sort_values("condition").iterrows():
         n = float(row["n"])
         xx_full = sym(row, "xx", k)
-        keep = keep_columns(cols, xx_full, n)
-        n_ther = sum(1 for i in keep if cols[i].factor == "therapy")
-        n_ref = n - sum(xx_full[0, i] for i in keep if cols[i].factor == "therapy")
-        if n_ther == 0 or n_ref <= 0:
+        keep = comparable_columns(cols, xx_full, n)
+        if keep is None:
             continue
         xx = xx_full[np.ix_(keep, keep)]
         xy = vec(row, "xy", k)[keep]
@@ -321,10 +329,8 @@ def ancova_from_moments(cols: Sequence[Column], moments: pd.DataFrame, *,
         z, ind, num, mom = _cells(cols, g)
         xx_full, xy_full, yy = _moment_xx(z, ind, num, mom)
         n = float(np.sum(mom[_unit(len(num), None)]))
-        keep = keep_columns(cols, xx_full, n)
-        n_ther = sum(1 for i in keep if cols[i].factor == "therapy")
-        n_ref = n - sum(xx_full[0, i] for i in keep if cols[i].factor == "therapy")
-        if n_ther == 0 or n_ref <= 0:
+        keep = comparable_columns(cols, xx_full, n)
+        if keep is None:
             continue
         xx = xx_full[np.ix_(keep, keep)]
         beta_kept = np.linalg.solve(xx, xy_full[keep])
