@@ -244,7 +244,12 @@ def test_package_foreign_key(clean, tmp_path):
     p = info.value.problems[0]
     assert (p.row, p.column) == (2, "episode_id") and "episodes" in p.message
     data = load(dp, lenient=True)
-    assert list(data.report["row"]) == [2]
+    in_visits = data.report[data.report["file"].str.endswith("visits.csv")]
+    assert list(in_visits["row"]) == [2]
+    # the episode whose visit was left out is reported by the dictionary rules, not hidden
+    in_episodes = data.report[data.report["file"].str.endswith("episodes.csv")]
+    assert set(in_episodes["message"]) <= {"episode has 0 baseline visits",
+                                            "sessions attended do not match the visits"}
     assert len(data.visits) == len(clean["visits"]) - 2
 
 
@@ -309,3 +314,29 @@ def test_suspicious_bytes_found_across_chunk_borders():
             data = b"a,b\n" + b"E1,2\n" * cut + bad + b"E1,2\n" * 3
             assert _needs_cell_reader(data, ",", chunk=7), (bad, cut)
     assert not _needs_cell_reader(b"a,b\nE0X,2\n", ",", chunk=5)  # 0X inside an id is fine
+
+
+def _visit_lines_with(clean, row: int, col: str, value: str) -> Lines:
+    return _set(clean["visits"], row, col, value)
+
+
+def test_package_dictionary_rules(clean, tmp_path):
+    # a review turned into a second baseline: baseline must be day 0 and one per episode
+    header = clean["visits"][0].split(",")
+    body = [line.split(",") for line in clean["visits"][1:]]
+    it, ie, id_ = header.index("visit_type"), header.index("episode_id"), header.index(
+        "visit_day")
+    first = body[0][ie]
+    rows = [i + 1 for i, r in enumerate(body) if r[ie] == first]
+    bad = dict(clean)
+    # duplicate the episode's last visit as a second review on another day
+    last = list(body[rows[-1] - 1])
+    last[it], last[id_] = "review", str(int(last[id_]) + 1 if last[id_] else 99)
+    extra = body[: rows[-1]] + [last] + body[rows[-1]:]
+    bad["visits"] = [clean["visits"][0]] + [",".join(r) for r in extra]
+    dp = _package(tmp_path, bad)
+    with pytest.raises(DataValidationError) as info:
+        load(dp)
+    msgs = {p.message for p in info.value.problems}
+    assert msgs & {"a second review visit in one episode", "review visit outside its window",
+                   "sessions attended do not match the visits"}, msgs

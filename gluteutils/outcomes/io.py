@@ -860,8 +860,64 @@ def load(path: str | Path | None = None, *, lenient: bool = False) -> OutcomeDat
             raise DataValidationError(fk)
         problems.extend(fk)
         visits = visits.loc[known].reset_index(drop=True)
+    rules = package_rule_problems(episodes, visits, str(files["episodes"]),
+                                  str(files["visits"]), rownums["episodes"], rownums["visits"])
+    if rules and not lenient:
+        raise DataValidationError(rules)
+    problems.extend(rules)
     return OutcomeData(episodes=episodes, visits=visits, report=_report(problems),
                        instruments=_resolved(insts))
+
+
+def package_rule_problems(episodes: pd.DataFrame, visits: pd.DataFrame, episodes_file: str,
+                          visits_file: str, episode_rows: pd.Series | None = None,
+                          visit_rows: pd.Series | None = None) -> list[DataProblem]:
+    """The data dictionary's cross-table rules of a package: every episode has visits, one
+    baseline, at most one review, the review inside its condition's window
+    (:data:`gluteutils.outcomes.schema.REVIEW_WINDOW`), and ``sessions_attended`` equal to
+    its visits when given. Rows are 1-based data rows of each file."""
+    out: list[DataProblem] = []
+    erow = (episode_rows.to_numpy() if episode_rows is not None
+            else np.arange(1, len(episodes) + 1))
+    vrow = visit_rows.to_numpy() if visit_rows is not None else np.arange(1, len(visits) + 1)
+    vid = visits["episode_id"].astype(str).to_numpy()
+    vtype = visits["visit_type"].astype(object).to_numpy()
+    vday = visits["visit_day"].to_numpy(dtype="float64", na_value=np.nan)
+    n_vis = pd.Series(vid).value_counts()
+    n_base = pd.Series(vid[vtype == "baseline"]).value_counts()
+    cond = dict(zip(episodes["episode_id"].astype(str), episodes["condition"].astype(object),
+                    strict=True))
+    for i, (eid, sessions) in enumerate(zip(episodes["episode_id"].astype(str),
+                                            episodes["sessions_attended"], strict=True)):
+        n = int(n_vis.get(eid, 0))
+        if n == 0:
+            out.append(DataProblem(episodes_file, int(erow[i]), "episode_id",
+                                   "episode has no visits", "at least one visit", eid))
+            continue
+        if int(n_base.get(eid, 0)) != 1:
+            out.append(DataProblem(episodes_file, int(erow[i]), "episode_id",
+                                   f"episode has {int(n_base.get(eid, 0))} baseline visits",
+                                   "exactly one baseline visit", eid))
+        if not _isna(sessions) and int(sessions) != n:
+            out.append(DataProblem(episodes_file, int(erow[i]), "sessions_attended",
+                                   "sessions attended do not match the visits",
+                                   f"{n} (the episode's rows in visits)", sessions))
+    review = np.flatnonzero(vtype == "review")
+    seen: set[str] = set()
+    for j in review:
+        eid = vid[j]
+        if eid in seen:
+            out.append(DataProblem(visits_file, int(vrow[j]), "visit_type",
+                                   "a second review visit in one episode",
+                                   "at most one review per episode", "review"))
+            continue
+        seen.add(eid)
+        lo, hi = S.REVIEW_WINDOW.get(str(cond.get(eid)), (49, 63))
+        if not lo <= vday[j] <= hi:
+            out.append(DataProblem(visits_file, int(vrow[j]), "visit_day",
+                                   "review visit outside its window",
+                                   f"a review on day {lo}-{hi}", f"{vday[j]:g}"))
+    return out
 
 
 def write_package(data: OutcomeData, folder: str | Path, *, name: str, title: str,
