@@ -24,6 +24,10 @@ Rules: ``column`` (copy), ``values`` (label table; anything not listed is an err
 (age at the first visit -> band), ``derive``. Every export column not used by a rule is dropped.
 In a wide layout, a visit whose source cells are all empty did not happen and gets no row.
 Problems name the export file, the export row (1-based; header = row 0) and the export column.
+
+Also (see ``data/mappings/README.md``): ``instruments: {pain_nprs: vas_0_1}`` keeps each outcome
+on its instrument's own scale (:mod:`gluteutils.outcomes.instruments`), ``missing: [...]`` on a
+rule declares missing-value codes, ``review_window: [lo, hi]`` the trial's outcome visit.
 """
 
 from __future__ import annotations
