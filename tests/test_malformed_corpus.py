@@ -361,3 +361,19 @@ def test_identifier_scan_compares_whole_text_values():
     assert "visits.note: 'AB12345'" in hits          # whole value, after normalisation
     assert "episodes.site: 'clinic of Jo Bloggs'" in hits  # a long id inside free text
     assert not any("visit_day" in h for h in hits)   # day 365 is a number, not patient 365
+
+
+def test_own_therapy_labels_with_a_declared_reference(tmp_path: Path):
+    path = tmp_path / "e.csv"
+    path.write_text(_good().replace("Physiothérapie", "Laser").replace("Advice", "Sham"),
+                    encoding="utf-8")
+    spec = {**SPEC, "columns": {**SPEC["columns"], "therapy": {
+        "column": "service", "labels": "own", "reference": "Sham"}}}
+    data = load_export(path, spec, seed=1)
+    assert list(data.episodes["therapy"].cat.categories) == ["Sham", "Laser"]
+    assert data.reference_therapy == "Sham"
+    bad = {**spec, "columns": {**spec["columns"], "therapy": {
+        "column": "service", "labels": "own", "reference": "Placebo"}}}
+    with pytest.raises(DataValidationError) as info:
+        load_export(path, bad, seed=1)
+    assert any(p.column == "service" and "reference" in p.message for p in info.value.problems)

@@ -18,7 +18,7 @@ import difflib
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ class OutcomeData:
     report: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REPORT_COLUMNS))
     instruments: dict[str, Instrument] = field(default_factory=INS.default_instruments)
     notes: list[str] = field(default_factory=list)
+    #: The therapy every other is compared with (a mapping may declare its own labels).
+    reference_therapy: str = S.REFERENCE_THERAPY
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,12 +560,22 @@ def _slow_read(text: str, resource: str, delimiter: str, names: list[str],
 # ---------------------------------------------------------------------------------------------
 # value checks (vectorised, on parsed columns; index = 1-based data row number)
 # ---------------------------------------------------------------------------------------------
+def _fields_with(resource: str, categories: dict[str, tuple[str, ...]] | None
+                 ) -> tuple[S.Field, ...]:
+    """The schema's fields, with a mapping's own label lists for ``condition``/``therapy``."""
+    if not categories:
+        return S.fields(resource)
+    return tuple(replace(f, values=categories[f.name]) if f.name in categories else f
+                 for f in S.fields(resource))
+
+
 def _check_values(frame: pd.DataFrame, resource: str, probs: _Problems,
-                  skip: set[int], custom: dict[str, Instrument] | None = None) -> None:
+                  skip: set[int], custom: dict[str, Instrument] | None = None,
+                  categories: dict[str, tuple[str, ...]] | None = None) -> None:
     rows = frame.index.to_numpy()
     skip_mask = np.isin(rows, np.fromiter(skip, dtype=np.int64)) if skip else np.zeros(
         len(rows), bool)
-    for f in S.fields(resource):
+    for f in _fields_with(resource, categories):
         col = frame[f.name]
         isna = col.isna().to_numpy()
         if f.required:
@@ -636,9 +648,10 @@ def _check_values(frame: pd.DataFrame, resource: str, probs: _Problems,
 
 
 def _finish(frame: pd.DataFrame, resource: str,
-            custom: dict[str, Instrument] | None = None) -> pd.DataFrame:
+            custom: dict[str, Instrument] | None = None,
+            categories: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
     out = {}
-    for f in S.fields(resource):
+    for f in _fields_with(resource, categories):
         col = frame[f.name]
         dtype = _dtype(f)
         inst = (custom or {}).get(f.name)
@@ -940,6 +953,7 @@ def write_package(data: OutcomeData, folder: str | Path, *, name: str, title: st
 def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
                    lenient: bool = False,
                    instruments: dict[str, Instrument] | None = None,
+                   categories: dict[str, tuple[str, ...]] | None = None,
                    ) -> tuple[pd.DataFrame, list[DataProblem]]:
     """Validate an in-memory table (e.g. the result of a column mapping) against the schema.
 
@@ -951,7 +965,7 @@ def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
     probs = _Problems(file)
     skip: set[int] = set()
     cols: dict[str, Any] = {}
-    for f in S.fields(resource):
+    for f in _fields_with(resource, categories):
         col = frame[f.name] if f.name in frame.columns else pd.Series(
             [None] * len(frame), index=frame.index, dtype=object)
         if f.kind == "integer":
@@ -980,7 +994,7 @@ def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
         else:
             cols[f.name] = col.astype(object).where(col.notna(), None)  # type: ignore[call-overload]
     typed = pd.DataFrame(cols, index=frame.index)
-    _check_values(typed, resource, probs, skip, custom)
+    _check_values(typed, resource, probs, skip, custom, categories)
     # an export row can hold several visits (wide layouts): report each problem once
     problems = sorted(dict.fromkeys((p.file, p.row, p.column, p.message, p.expected, p.value)
                                     for p in probs.items), key=lambda t: (t[1] or 0, t[2] or ""))
@@ -989,4 +1003,4 @@ def validate_frame(frame: pd.DataFrame, resource: str, file: str, *,
         raise DataValidationError(problem_list)
     bad_rows = {p.row for p in problem_list if p.row is not None}
     keep = ~np.isin(typed.index.to_numpy(), np.fromiter(bad_rows, dtype=np.int64))
-    return _finish(typed.loc[keep], resource, custom), problem_list
+    return _finish(typed.loc[keep], resource, custom, categories), problem_list

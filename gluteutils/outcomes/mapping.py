@@ -57,7 +57,10 @@ from gluteutils.outcomes.io import OutcomeData, _report, parse_numbers, validate
 EPISODE_LEVEL: tuple[str, ...] = tuple(c for c in S.EPISODE_COLUMNS if c != "episode_id")
 VISIT_LEVEL: tuple[str, ...] = tuple(c for c in S.VISIT_COLUMNS if c != "episode_id")
 _RULE_KEYS = {"column", "values", "multiply", "add", "round", "date_format", "age", "under_18",
-              "date_of_birth", "visit_date", "derive", "note", "missing"}
+              "date_of_birth", "visit_date", "derive", "note", "missing", "labels",
+              "reference"}
+#: Columns that may keep the export's own labels (``labels: own``).
+OWN_LABEL_COLUMNS: tuple[str, ...] = ("condition", "therapy")
 #: Visit columns read as numbers (outcome columns are checked against their instrument).
 NUMERIC_VISIT: tuple[str, ...] = ("visit_day", "pain_nprs", "function_lefs", "grc")
 #: Oldest plausible age (years) from a date of birth (data dictionary).
@@ -130,6 +133,19 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
             raise ContentError(file, f"rule for '{col}' has unknown keys {sorted(unknown)}")
         if "column" not in rule and "derive" not in rule:
             raise ContentError(file, f"rule for '{col}' needs 'column' or 'derive'")
+        if "labels" in rule and (rule["labels"] != "own" or col not in OWN_LABEL_COLUMNS):
+            raise ContentError(file, f"rule for '{col}': 'labels: own' is allowed for "
+                                     f"{list(OWN_LABEL_COLUMNS)} only")
+        if "reference" in rule and col != "therapy":
+            raise ContentError(file, f"rule for '{col}': only therapy has a reference group")
+    therapy_rule = columns.get("therapy", {})
+    if therapy_rule.get("labels") == "own" and "reference" not in therapy_rule:
+        raise ContentError(file, "therapy with 'labels: own' needs 'reference:' (the export's "
+                                 "label of the comparison group, e.g. Placebo)")
+    if ("reference" in therapy_rule and therapy_rule.get("labels") != "own"
+            and therapy_rule["reference"] not in S.THERAPIES):
+        raise ContentError(file, f"therapy reference {therapy_rule['reference']!r} is not one "
+                                 f"of {list(S.THERAPIES)} (or declare labels: own)")
     layout = spec.get("layout", "long")
     if layout not in ("long", "wide"):
         raise ContentError(file, "layout must be 'long' or 'wide'")
@@ -367,6 +383,8 @@ def _apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
     src = str(rule["column"])
     raw = export[src]
     rows = export.index
+    if rule.get("labels") == "own":  # the export's own labels, trimmed and NFKC-normalised
+        return raw.map(lambda v: None if v is None else (normalise_identifier(v) or None))
     if "values" in rule:
         table = {_key(k): v for k, v in rule["values"].items()}
         keys = raw.map(lambda v: None if pd.isna(v) else _key(v))
@@ -586,7 +604,17 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     visits = visits[[c for c in S.VISIT_COLUMNS if c in visits.columns]]
     episodes = frame.drop_duplicates("episode_id").set_index("__row__")
     episodes = episodes[[c for c in S.EPISODE_COLUMNS if c in episodes.columns]]
-    ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=True)
+    categories = _own_categories(episodes, mapping)
+    reference = str(mapping.columns.get("therapy", {}).get("reference", S.REFERENCE_THERAPY))
+    if "therapy" in categories and reference not in categories["therapy"]:
+        problems.append(DataProblem(file, None, str(mapping.columns["therapy"]["column"]),
+                                    f"the declared reference {reference!r} is not a label of "
+                                    "the export", "one of " + ", ".join(
+                                        repr(c) for c in categories["therapy"])))
+        if not lenient:
+            _raise(problems, n_rows, file)
+    ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=True,
+                                        categories=categories)
     vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=True,
                                         instruments=mapping.instruments)
     # name the export's own columns, not the schema's
@@ -616,7 +644,23 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
         _raise(everything, n_rows, file, force=True)
     report = _report(everything)
     return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report,
-                       instruments=dict(mapping.instruments), notes=notes)
+                       instruments=dict(mapping.instruments), notes=notes,
+                       reference_therapy=reference)
+
+
+def _own_categories(episodes: pd.DataFrame, mapping: Mapping) -> dict[str, tuple[str, ...]]:
+    """Label lists of the columns that keep the export's own labels (``labels: own``): the
+    labels found, sorted, the therapy reference first."""
+    out: dict[str, tuple[str, ...]] = {}
+    for col in OWN_LABEL_COLUMNS:
+        rule = mapping.columns.get(col, {})
+        if rule.get("labels") != "own" or col not in episodes:
+            continue
+        found = sorted({str(v) for v in episodes[col].dropna()})
+        ref = str(rule.get("reference", ""))
+        out[col] = tuple([ref] + [v for v in found if v != ref]) if ref in found else tuple(
+            found)
+    return out
 
 
 def _in_export_terms(p: DataProblem, mapping: Mapping) -> DataProblem:
