@@ -71,11 +71,45 @@ def _child(method: str, file: str) -> None:
         t0 = time.perf_counter()
         frame = load_table(file, "visits")
         n = len(frame)
+    elif method == "gluteutils-bad-cell":  # the same file with one bad pain score
+        from gluteutils.errors import DataValidationError
+        from gluteutils.outcomes import load_table
+
+        t0 = time.perf_counter()
+        try:
+            load_table(file, "visits")
+        except DataValidationError as err:
+            seconds = time.perf_counter() - t0
+            first = err.problems[0]
+            print(json.dumps({"method": method, "rows": 0, "seconds": seconds,
+                              "peak_mb": _peak_rss_mb(), "found": [first.row, first.column],
+                              "problems": len(err.problems)}))
+            return
+        raise SystemExit("the bad cell was not found")
     else:
         raise SystemExit(f"unknown method {method}")
     seconds = time.perf_counter() - t0
     peak_mb = _peak_rss_mb()
     print(json.dumps({"method": method, "rows": n, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def _with_one_bad_cell(path: Path) -> tuple[Path, int]:
+    """A copy of ``path`` whose middle data row has pain_nprs 11 (outside 0-10)."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline()
+        n = sum(1 for _ in fh)
+    target = n // 2 + 1  # 1-based data row
+    col = header.rstrip("\n").split(",").index("pain_nprs")
+    bad = path.with_name(path.stem + "_bad.csv")
+    with open(path, encoding="utf-8") as src, open(bad, "w", encoding="utf-8") as out:
+        out.write(src.readline())
+        for i, line in enumerate(src, start=1):
+            if i == target:
+                cells = line.rstrip("\n").split(",")
+                cells[col] = "11"
+                line = ",".join(cells) + "\n"
+            out.write(line)
+    return bad, target
 
 
 def _run(method: str, file: Path) -> dict[str, float]:
@@ -109,12 +143,13 @@ def main() -> None:
             write_table(data.visits, path)
             n_rows = len(data.visits)
             del data
+            bad_path, bad_row = _with_one_bad_cell(path)
             print(f"\n== {n_rows:,} visit rows ({path.stat().st_size / 1e6:.0f} MB CSV; "
                   f"generated + written in {time.perf_counter() - t0:.1f} s)")
             results: dict[str, dict[str, float]] = {}
-            methods = ["idle", "pyarrow", "pandas", "gluteutils"]
+            methods = ["idle", "pyarrow", "pandas", "gluteutils", "gluteutils-bad-cell"]
             for method in tqdm(methods * args.repeat, desc="methods", file=sys.stderr):
-                res = _run(method, path)
+                res = _run(method, bad_path if method.endswith("bad-cell") else path)
                 best = results.get(method)
                 if best is None or res["seconds"] < best["seconds"]:
                     results[method] = res
@@ -126,6 +161,12 @@ def main() -> None:
                 b = results[base]
                 print(f"ratio gluteutils / {base:<7}: time {g['seconds'] / b['seconds']:.2f}x, "
                       f"peak memory {g['peak_mb'] / b['peak_mb']:.2f}x")
+            bad = results["gluteutils-bad-cell"]
+            print(f"one bad cell (data row {bad_row}, pain_nprs = 11): found at row "
+                  f"{bad['found'][0]}, column {bad['found'][1]!r} in {bad['seconds']:.2f} s, "
+                  f"peak {bad['peak_mb']:.0f} MB; ratio to the clean load: time "
+                  f"{bad['seconds'] / g['seconds']:.2f}x, peak memory "
+                  f"{bad['peak_mb'] / g['peak_mb']:.2f}x")
             print(f"(idle interpreter peak RSS {results['idle']['peak_mb']:.0f} MB)")
 
 
