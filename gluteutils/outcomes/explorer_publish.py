@@ -204,3 +204,21 @@ def publish_view(agg: Aggregates, policy: Policy) -> ExplorerView:
                         n_episodes=int(round_counts(int(counts.sum()), policy.rounding)),
                         trajectory=trajectory, responders=resp, km=km, at_risk=at_risk,
                         table=table, notes=notes)
+
+
+def view_csv(view: ExplorerView, *, rule: str, generated: str) -> str:
+    """The published table on screen as CSV text, headed by comment lines that say what it
+    is: SYNTHETIC data (or the package's source), the filters, the suppression rule and when it
+    was made. The numbers are exactly those of ``view.table`` (already suppressed)."""
+    f = view.filters
+    meta = [
+        "# Glute Notebooks outcomes explorer export",
+        f"# generated: {generated}",
+        f"# condition: {f.condition}; outcome: {f.outcome}",
+        f"# therapies: {', '.join(f.therapies) or 'all'}; age bands: "
+        f"{', '.join(f.age_bands) or 'all'}; sexes: {', '.join(f.sexes) or 'all'}",
+        f"# episodes in the groups shown: {view.n_episodes}",
+        f"# disclosure rule: {rule}",
+        *(f"# note: {n}" for n in view.notes),
+    ]
+    return "\n".join(meta) + "\n" + view.table.to_csv(index=False)

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gluteutils.outcomes.explorer import OUTCOMES, Explorer, ExplorerView, Filters
+from gluteutils.outcomes.explorer_publish import view_csv
 from gluteutils.outcomes.schema import (
     AGE_BANDS,
     CONDITION_LABELS,
@@ -103,6 +104,7 @@ class OutcomesExplorerApp(WidgetApp):
             for t in THERAPIES}
         self.notes = widgets.HTML()
         self.table = widgets.HTML()
+        self.export = widgets.HTML()
         self.view: ExplorerView = explorer.update(self._filters())
         v = self.view
         self.fig_trajectory = go.FigureWidget(plots.trajectory_figure(
@@ -114,8 +116,10 @@ class OutcomesExplorerApp(WidgetApp):
             v.km, v.at_risk, levels=THERAPIES, threshold=explorer.threshold,
             title="Time to recovery (Kaplan-Meier)"))
         self._render_text()
-        for w in (self.condition, self.outcome, self.age, self.sex, *self.therapy_boxes.values()):
+        for w in (self.condition, self.outcome, self.age, self.sex):
             w.observe(self._on_change, names="value")
+        for box in self.therapy_boxes.values():
+            box.observe(self._on_therapy, names="value")
         caption = {k: widgets.HTML(f"<p style='max-width:700px;font-size:12px'>{html.escape(t)}"
                                    "</p>") for k, t in CAPTIONS.items()}
         boxes = widgets.GridBox(list(self.therapy_boxes.values()),
@@ -128,7 +132,7 @@ class OutcomesExplorerApp(WidgetApp):
             self.fig_trajectory, caption["trajectory"],
             self.fig_responders, caption["responders"],
             self.fig_km, caption["km"],
-            widgets.HTML("<b>Summary</b>"), self.table,
+            widgets.HTML("<b>Summary</b>"), self.table, self.export,
         ])
 
     # ------------------------------------------------------------------ wiring
@@ -136,7 +140,7 @@ class OutcomesExplorerApp(WidgetApp):
     def _filters(self) -> Filters:
         chosen = tuple(t for t, box in self.therapy_boxes.items() if box.value)
         return Filters(condition=str(self.condition.value),
-                       therapies=chosen,  # none ticked = all
+                       therapies=chosen,  # never empty: _on_therapy keeps one ticked
                        age_bands=() if self.age.value == ALL else (str(self.age.value),),
                        sexes=() if self.sex.value == ALL else (str(self.sex.value),),
                        outcome=str(self.outcome.value))
@@ -146,6 +150,15 @@ class OutcomesExplorerApp(WidgetApp):
             "Week since first visit")
 
     def _on_change(self, change: Any = None) -> None:
+        self.refresh()
+
+    def _on_therapy(self, change: Any) -> None:
+        """Unticking the last therapy would show nothing (or, silently, everything): it stays
+        ticked and the notes say why."""
+        if not any(box.value for box in self.therapy_boxes.values()):
+            self._keep_one = True
+            change["owner"].value = True  # re-enters here with one ticked
+            return
         self.refresh()
 
     def refresh(self) -> ExplorerView:
@@ -162,18 +175,39 @@ class OutcomesExplorerApp(WidgetApp):
     def _render_text(self) -> None:
         v = self.view
         lines = [f"<b>{v.n_episodes} episodes in the groups shown</b> (SYNTHETIC data)."]
+        if getattr(self, "_keep_one", False):
+            self._keep_one = False
+            lines.append("<br>&#9888; At least one therapy stays ticked: tick another "
+                         "before unticking this one.")
+        if v.n_episodes == 0:
+            lines.append("<br>&#9888; No episodes match these filters: choose all ages or "
+                         "both sexes, or tick more therapies.")
         if v.notes:
             lines += [f"<br>&#9888; {html.escape(n)}" for n in v.notes]
         else:
             lines.append("<br>No cells needed small-cell suppression.")
         self.notes.value = "<p style='font-size:12px'>" + "".join(lines) + "</p>"
         self.table.value = summary_table_html(v.table)
+        self.export.value = export_link(v, self.explorer.policy.rounding_note)
 
     def summary(self) -> str:
         v = self.view
         return (f"OutcomesExplorerApp(condition={v.filters.condition}, "
                 f"episodes={v.n_episodes}, therapies shown={len(v.table)}, "
                 f"suppressed notes={len(v.notes)})")
+
+
+def export_link(view: ExplorerView, rule: str) -> str:
+    """A download link (data URI: works in JupyterLab, Voila and a saved page) for the table
+    on screen as CSV, with the filters, the date and the disclosure rule in its header."""
+    import datetime
+    import urllib.parse
+
+    text = view_csv(view, rule=rule, generated=datetime.date.today().isoformat())
+    href = "data:text/csv;charset=utf-8," + urllib.parse.quote(text)
+    name = f"glute-explorer-{view.filters.condition}.csv"
+    return (f"<p style='font-size:12px'><a class='glute-export' download='{name}' "
+            f"href='{href}'>&#8681; Download this table (CSV, as published)</a></p>")
 
 
 def outcomes_explorer(data: Any, condition: str = "sciatica_disc",
