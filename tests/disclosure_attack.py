@@ -10,6 +10,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from gluteutils.outcomes import models
 from gluteutils.outcomes.explorer import Explorer, Filters
 from gluteutils.outcomes.schema import AGE_BANDS, CONDITIONS, SEXES
+from gluteutils.outcomes.tables import cell_count
 from gluteutils.privacy import audit_table
 
 T = 5
@@ -40,7 +41,7 @@ def table_one_attack(frame: pd.DataFrame, condition: str) -> tuple[int, int]:
         if not (str(v) == "n" or str(v).endswith("n (%)")):
             continue
         rows = np.flatnonzero(var == v)
-        vals = raw.iloc[rows, count_cols].map(models._cell_count)  # noqa: SLF001 - test oracle
+        vals = raw.iloc[rows, count_cols].map(cell_count)
         hidden = mask[np.ix_(rows, count_cols)]
         if vals.isna().any().any() or not hidden.any():
             continue

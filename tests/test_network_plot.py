@@ -14,7 +14,8 @@ def test_limits_narrow_as_sites_grow():
     lim = funnel_limits(2.0, 1000)
     upper = lim["95% limits upper"].to_numpy()
     assert np.all(np.diff(upper) < 0)
-    assert upper[-1] == pytest.approx(1.959964 * 2.0 / np.sqrt(lim["n"].iloc[-1]))
+    # drawn to 4 decimals (plots.network.DECIMALS) so the figure is the same on every CPU
+    assert upper[-1] == pytest.approx(1.959964 * 2.0 / np.sqrt(lim["n"].iloc[-1]), abs=5e-5)
     assert np.allclose(lim["99.8% limits lower"], -lim["99.8% limits upper"])
 
 
