@@ -13,3 +13,25 @@ def interact(lab) -> None:
     before_bars = lab.plotly_state(1)
     lab.click_checkbox("Home self-care only")
     lab.wait_for_plotly_change(1, before_bars)
+    # export: the download link gives a CSV whose rows are the summary table on screen
+    import csv
+    import io
+
+    link = lab.page.locator("a.glute-export").first
+    link.scroll_into_view_if_needed()
+    with lab.page.expect_download(timeout=30_000) as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "glute-explorer-doms.csv"
+    text = open(download.path(), encoding="utf-8").read()
+    assert "# disclosure rule: Counts are rounded" in text
+    rows = list(csv.reader(io.StringIO("\n".join(
+        line for line in text.splitlines() if not line.startswith("#")))))
+    shown = link.evaluate(
+        """(a) => { const box = a.closest('.widget-vbox');
+            const t = [...box.querySelectorAll('table')].pop();
+            return [...t.querySelectorAll('tr')].filter(r => r.querySelector('td'))
+                   .map(r => r.querySelectorAll('td')[1].textContent); }""")
+    header, body = rows[0], rows[1:]
+    episodes = [r[header.index("episodes")] for r in body]
+    assert episodes == shown, (episodes, shown)  # the same published counts, row for row
