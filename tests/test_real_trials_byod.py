@@ -60,6 +60,7 @@ KNEE: dict[str, Any] = {
         {"visit_day": 7, "visit_type": "treatment", "pain_nprs": "R3"},
         {"visit_day": 10, "visit_type": "review", "pain_nprs": "R4"},
     ],
+    "review_window": [10, 10],  # the trial's outcome visit: day 10
     "quasi_identifiers": ["age_band", "sex", "site"],
 }
 
