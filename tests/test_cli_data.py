@@ -68,3 +68,20 @@ def test_anonymise_cli_fails_cleanly_on_bad_export(tmp_path, capsys):
     assert rc == 1
     assert "Chiro" in capsys.readouterr().out
     assert not (tmp_path / "o").exists()
+
+
+def test_data_check_names_a_spreadsheet_without_traceback(tmp_path, capsys):
+    path = tmp_path / "visits.csv"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml xl/")
+    assert main(["data", "check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "this is an .xlsx" in out and "Traceback" not in out
+
+
+def test_data_check_header_only_fails(tmp_path, capsys):
+    from gluteutils.outcomes import schema
+
+    path = tmp_path / "visits.csv"
+    path.write_text(",".join(schema.VISIT_COLUMNS) + "\n", encoding="utf-8")
+    assert main(["data", "check", str(path)]) == 1
+    assert "no data rows" in capsys.readouterr().out

@@ -340,3 +340,22 @@ def test_package_dictionary_rules(clean, tmp_path):
     msgs = {p.message for p in info.value.problems}
     assert msgs & {"a second review visit in one episode", "review visit outside its window",
                    "sessions attended do not match the visits"}, msgs
+
+
+def test_strict_loader_encodings_and_line_ends(clean, tmp_path):
+    text = "\n".join(clean["visits"]) + "\n"
+    n = len(clean["visits"]) - 1
+    for kind, content in (("utf16_bom", text.encode("utf-16")),
+                          ("cr_only", text.replace("\n", "\r").encode())):
+        path = tmp_path / f"{kind}_visits.csv"
+        path.write_bytes(content)
+        assert len(load_table(path, "visits")) == n, kind
+    for kind, content, fragment in (
+            ("utf16_no_bom", text.encode("utf-16-le"), "UTF-16 without"),
+            ("xlsx", b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml xl/", "an .xlsx"),
+            ("xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40, "an .xls")):
+        path = tmp_path / f"{kind}_visits.csv"
+        path.write_bytes(content)
+        with pytest.raises(DataValidationError) as info:
+            load_table(path, "visits")
+        assert fragment in str(info.value), kind

@@ -266,6 +266,42 @@ def _check_columns(names: list[str], resource: str, probs: _Problems) -> None:
         probs.add(0, n, "required column is missing", f"columns {expected}")
 
 
+def _spreadsheet_kind(raw: bytes) -> str | None:
+    """'.xlsx' / '.ods' / '.xls' when the bytes are a spreadsheet file, else None."""
+    if raw[:4] == b"PK\x03\x04":
+        head = raw[:4096]
+        if b"opendocument.spreadsheet" in head:
+            return ".ods"
+        return ".xlsx" if (b"xl/" in raw or b"[Content_Types]" in head) else ".xlsx or other zip"
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return ".xls"
+    return None
+
+
+def _normalise_bytes(raw: bytes, probs: _Problems) -> bytes | None:
+    """Spreadsheets and UTF-16 without a byte-order mark are named; UTF-16 with a BOM is
+    re-encoded as UTF-8; old-Mac CR-only line ends become LF. None when the file is refused."""
+    kind = _spreadsheet_kind(raw)
+    if kind is not None:
+        probs.add(None, None, f"this is an {kind} spreadsheet file, not CSV text: save it as "
+                  "CSV UTF-8", "a CSV file")
+        return None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            probs.add(None, None, "encoding problem: UTF-16 byte-order mark but not valid "
+                      "UTF-16", "UTF-8 text")
+            return None
+    elif raw and raw.count(b"\x00") > len(raw) // 4:
+        probs.add(None, None, "encoding problem: the file looks like UTF-16 without a "
+                  "byte-order mark", "UTF-8 text (save the file as 'CSV UTF-8')")
+        return None
+    if b"\r" in raw and b"\n" not in raw:
+        raw = raw.replace(b"\r", b"\n")
+    return raw
+
+
 def _read_header(raw: bytes, file: str, delimiter: str, probs: _Problems) -> list[str] | None:
     if _NON_SPACE.search(raw) is None:
         probs.add(None, None, "file is empty", "a header row and at least one data row")
@@ -702,7 +738,10 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
         probs.raise_if_any()
         frame = _parquet_frame(table, resource, probs, skip, custom)
     else:
-        raw = path.read_bytes()
+        raw_or_none = _normalise_bytes(path.read_bytes(), probs)
+        probs.raise_if_any()
+        assert raw_or_none is not None
+        raw = raw_or_none
         names = _read_header(raw, name, delimiter, probs)
         probs.raise_if_any()
         assert names is not None

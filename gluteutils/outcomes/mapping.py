@@ -52,7 +52,13 @@ from gluteutils.errors import (
 from gluteutils.outcomes import instruments as INS
 from gluteutils.outcomes import schema as S
 from gluteutils.outcomes.instruments import Instrument
-from gluteutils.outcomes.io import OutcomeData, _report, parse_numbers, validate_frame
+from gluteutils.outcomes.io import (
+    OutcomeData,
+    _report,
+    _spreadsheet_kind,
+    parse_numbers,
+    validate_frame,
+)
 
 EPISODE_LEVEL: tuple[str, ...] = tuple(c for c in S.EPISODE_COLUMNS if c != "episode_id")
 VISIT_LEVEL: tuple[str, ...] = tuple(c for c in S.VISIT_COLUMNS if c != "episode_id")
@@ -200,18 +206,6 @@ def _review_window(value: Any, file: str) -> tuple[int, int] | None:
 #: Encodings a mapping may declare (``source: {encoding: ...}``).
 ENCODINGS: tuple[str, ...] = ("utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-
-
-def _spreadsheet_kind(raw: bytes) -> str | None:
-    """'.xlsx' / '.ods' / '.xls' when the bytes are a spreadsheet file, else None."""
-    if raw[:4] == b"PK\x03\x04":
-        head = raw[:4096]
-        if b"opendocument.spreadsheet" in head:
-            return ".ods"
-        return ".xlsx" if (b"xl/" in raw or b"[Content_Types]" in head) else ".xlsx or other zip"
-    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return ".xls"
-    return None
 
 
 def _decode(raw: bytes, encoding: str, file: str) -> str:
