@@ -105,6 +105,7 @@ class OutcomesExplorerApp(WidgetApp):
         self.notes = widgets.HTML()
         self.table = widgets.HTML()
         self.export = widgets.HTML()
+        self._keep_one = False  # set when the last therapy was re-ticked; shown once
         self.view: ExplorerView = explorer.update(self._filters())
         v = self.view
         self.fig_trajectory = go.FigureWidget(plots.trajectory_figure(
@@ -175,7 +176,7 @@ class OutcomesExplorerApp(WidgetApp):
     def _render_text(self) -> None:
         v = self.view
         lines = [f"<b>{v.n_episodes} episodes in the groups shown</b> (SYNTHETIC data)."]
-        if getattr(self, "_keep_one", False):
+        if self._keep_one:
             self._keep_one = False
             lines.append("<br>&#9888; At least one therapy stays ticked: tick another "
                          "before unticking this one.")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from gluteutils.outcomes.engines.sql import REFERENCE, Column
+from gluteutils.outcomes.engines.sql import REFERENCE, Column, moment_exponents, moment_name
 
 COLUMNS = ["treatment", "reference", "estimate", "se", "ci_lower", "ci_upper", "p_value", "n"]
 
@@ -240,7 +240,7 @@ def _poly_mul(a: Poly, b: Poly) -> Poly:
     out: Poly = {}
     for ea, ca in a.items():
         for eb, cb in b.items():
-            e = tuple(x + y for x, y in zip(ea, eb, strict=True))
+            e = _add(ea, eb)
             out[e] = out.get(e, 0) + ca * cb
     return out
 
@@ -250,20 +250,24 @@ def _poly_sum(poly: Poly, moments: dict[tuple[int, ...], np.ndarray],
     """Per cell: the sum over the cell's rows of ``poly * (y, u)^shift``."""
     total: Any = 0.0
     for e, c in poly.items():
-        total = total + c * moments[tuple(x + s for x, s in zip(e, shift, strict=True))]
+        total = total + c * moments[_add(e, shift)]
     return np.asarray(total, dtype=float)
 
 
 def _unit(m: int, k: int | None) -> tuple[int, ...]:
+    """Exponents of u_k (``k=None``: of the constant 1) among (y, u_1..u_m)."""
     return tuple([0] + [1 if k == i else 0 for i in range(m)])
+
+
+def _add(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The exponents of the product of two monomials."""
+    return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
 def _cells(cols: Sequence[Column], g: pd.DataFrame) -> tuple[np.ndarray, list[int], list[int],
                                                              dict[tuple[int, ...], np.ndarray]]:
     """The 0/1 design of each cell (all columns; numeric ones filled later), the indices of
     the indicator and numeric columns and the cell moments as float arrays."""
-    from gluteutils.outcomes.engines.sql import moment_exponents, moment_name
-
     ind = [i for i, c in enumerate(cols) if not c.numeric]
     num = [i for i, c in enumerate(cols) if c.numeric]
     z = np.zeros((len(g), len(cols)))
@@ -287,10 +291,9 @@ def _moment_xx(z: np.ndarray, ind: list[int], num: list[int],
     for a, i in enumerate(num):
         ua = mom[_unit(m, a)]
         xx[ind, i] = xx[i, ind] = zi.T @ ua
-        xy[i] = float(np.sum(mom[tuple(x + y for x, y in zip(_unit(m, a), y1, strict=True))]))
+        xy[i] = float(np.sum(mom[_add(_unit(m, a), y1)]))
         for b, j in enumerate(num):
-            e = tuple(x + y for x, y in zip(_unit(m, a), _unit(m, b), strict=True))
-            xx[i, j] = float(np.sum(mom[e]))
+            xx[i, j] = float(np.sum(mom[_add(_unit(m, a), _unit(m, b))]))
     return xx, xy, float(np.sum(mom[tuple([2] + [0] * m)]))
 
 
@@ -313,8 +316,7 @@ def _moment_meat(z: np.ndarray, ind: list[int], num: list[int],
         s1 = _poly_sum(e2, mom, _unit(m, a))
         meat[ind, i] = meat[i, ind] = zi.T @ s1
         for b, j in enumerate(num):
-            shift = tuple(x + y for x, y in zip(_unit(m, a), _unit(m, b), strict=True))
-            meat[i, j] = float(np.sum(_poly_sum(e2, mom, shift)))
+            meat[i, j] = float(np.sum(_poly_sum(e2, mom, _add(_unit(m, a), _unit(m, b)))))
     return meat
 
 

@@ -20,11 +20,9 @@ from gluteutils.outcomes.estimators.base import (
     aliased_columns,
     design_matrix,
     effects_from_fit,
-    fit_groups_only,
+    fittable_groups,
     group_label,
-    prepare_frame,
     skip_record,
-    split_groups,
     treatment_term,
     usable_covariates,
 )
@@ -69,13 +67,9 @@ class ANCOVA(AdjustedEstimator):
         parts = []
         skipped: list[dict[str, Any]] = []
         self.results_ = {}
-        for key, group in split_groups(df, self.by):
-            data, notes = fit_groups_only(prepare_frame(group, cols, self.treatment),
-                                          self.treatment, self.reference, by=self.by, key=key,
-                                          min_size=self.min_group_size)
-            skipped += notes
-            if data is None:
-                continue
+        for key, data in fittable_groups(df, cols, treatment=self.treatment,
+                                         reference=self.reference, by=self.by,
+                                         min_size=self.min_group_size, skipped=skipped):
             x = self.design(data)
             fixed = [c for c in x.columns if c == "Intercept" or c.startswith("C(")]
             aliased = aliased_columns(x, keep=[*fixed, self.baseline])

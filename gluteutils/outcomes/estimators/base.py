@@ -5,7 +5,7 @@ the estimator base classes (configure in ``__init__``, ``fit(df)`` returns ``sel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,6 +191,20 @@ def fit_groups_only(data: pd.DataFrame, treatment: str, reference: str, *, by: s
                                  f"{label} {reference!r}"))
         return None, skipped
     return data[data[treatment].isin(big)], skipped
+
+
+def fittable_groups(df: pd.DataFrame, cols: Sequence[str], *, treatment: str, reference: str,
+                    by: str | None, min_size: int, skipped: list[dict[str, Any]]
+                    ) -> Iterator[tuple[Any, pd.DataFrame]]:
+    """The per-group loop of the estimators: each analysis group's complete cases with the
+    treatment groups big enough to fit (:func:`fit_groups_only`); what is left out is
+    appended to ``skipped``."""
+    for key, group in split_groups(df, by):
+        data, notes = fit_groups_only(prepare_frame(group, cols, treatment), treatment,
+                                      reference, by=by, key=key, min_size=min_size)
+        skipped += notes
+        if data is not None:
+            yield key, data
 
 
 def aliased_columns(x: pd.DataFrame, keep: Sequence[str] = ()) -> list[str]:

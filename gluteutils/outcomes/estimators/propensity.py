@@ -19,10 +19,8 @@ from gluteutils.outcomes.estimators.base import (
     Estimator,
     dummy_columns,
     effects_from_fit,
-    fit_groups_only,
+    fittable_groups,
     formula_term,
-    prepare_frame,
-    split_groups,
     stack_or_error,
     treatment_term,
     usable_covariates,
@@ -92,14 +90,9 @@ class PropensityWeighting(Estimator):
         parts, balance, all_w = [], [], []
         skipped: list[dict[str, Any]] = []
         self.converged_ = {}
-        for key, group in split_groups(df, self.by):
-            kept, notes = fit_groups_only(prepare_frame(group, cols, self.treatment),
-                                          self.treatment, self.reference, by=self.by, key=key,
-                                          min_size=self.min_group_size)
-            skipped += notes
-            if kept is None:
-                continue
-            data = kept
+        for key, data in fittable_groups(df, cols, treatment=self.treatment,
+                                         reference=self.reference, by=self.by,
+                                         min_size=self.min_group_size, skipped=skipped):
             x = self._design(data)
             levels = [self.reference] + sorted(set(data[self.treatment]) - {self.reference})
             codes = pd.Categorical(data[self.treatment], categories=levels).codes
