@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from gluteutils import cohort
 from gluteutils._paths import data_path
 from gluteutils.cli import main
@@ -85,3 +87,24 @@ def test_data_check_header_only_fails(tmp_path, capsys):
     path.write_text(",".join(schema.VISIT_COLUMNS) + "\n", encoding="utf-8")
     assert main(["data", "check", str(path)]) == 1
     assert "no data rows" in capsys.readouterr().out
+
+
+@pytest.mark.needs_shared
+def test_anonymise_cli_keeps_a_trials_own_instrument(tmp_path, capsys):
+    """A 0-1 VAS trial (Chow 2006, ../shared) anonymised by the CLI loads back on its scale."""
+    from gluteutils.outcomes.io import load
+    from tests.conftest import SHARED_DATA
+
+    out = tmp_path / "anon"
+    rc = main(["anonymise", str(SHARED_DATA / "neck_pain_chow2006_lllt.csv"), str(out),
+               "--mapping", str(data_path("mappings", "neck_pain_chow2006.yaml")),
+               "--seed", "1"])
+    assert rc == 0, capsys.readouterr()
+    desc = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    visits = next(r for r in desc["resources"] if r["name"] == "visits")
+    pain = next(f for f in visits["schema"]["fields"] if f["name"] == "pain_nprs")
+    assert pain["instrument"] == "vas_0_1"
+    assert main(["data", "check", str(out)]) == 0
+    loaded = load(out)
+    values = loaded.visits["pain_nprs"].dropna()
+    assert values.max() <= 1.0 and (values % 1 != 0).any()  # decimals kept, not rounded

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,8 +24,7 @@ def _anonymise(args: argparse.Namespace) -> int:
 
     from gluteutils.errors import DataValidationError, GluteError, PrivacyError
     from gluteutils.outcomes.anonymise import anonymise
-    from gluteutils.outcomes.io import write_table
-    from gluteutils.outcomes.schema import datapackage_descriptor
+    from gluteutils.outcomes.io import write_package
 
     steps = tqdm(total=3, desc="anonymising", unit="step", file=sys.stderr)
     try:
@@ -41,16 +39,13 @@ def _anonymise(args: argparse.Namespace) -> int:
         return 1
     steps.update(1)
     out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(result.data.episodes, out / "episodes.csv")
-    write_table(result.data.visits, out / "visits.csv")
     steps.update(1)
-    desc = datapackage_descriptor(
-        name="glute-outcomes-anonymised",
-        title="Anonymised clinic outcome data",
-        description=f"Anonymised with gluteutils from a clinic export; {result.summary()}",
-    )
-    (out / "datapackage.json").write_text(json.dumps(desc, indent=2) + "\n", encoding="utf-8")
+    # write_package declares each outcome column's instrument (e.g. a 0-100 VAS), so the
+    # package loads back on its own scale instead of being checked as NPRS 0-10.
+    write_package(result.data, out, name="glute-outcomes-anonymised",
+                  title="Anonymised clinic outcome data",
+                  description=f"Anonymised with gluteutils from a clinic export; "
+                              f"{result.summary()}")
     steps.update(1)
     steps.close()
     print(result.summary())
