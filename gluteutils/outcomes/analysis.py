@@ -57,6 +57,27 @@ def analysis_frame(episodes: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame
     return out.reset_index(drop=True)
 
 
+def coverage_sentence(check: pd.DataFrame, what: str = "Primary analysis, all conditions"
+                      ) -> str:
+    """One line on a :func:`calibration_check`: how many true effects the 95% CIs cover."""
+    if check.empty:
+        return (f"{what}: no true effects are known for these data (not the synthetic "
+                "cohort), so the calibration check does not apply")
+    return (f"{what}: {int(check['covered'].sum())} of {len(check)} true effects inside "
+            "their 95% CI")
+
+
+def recorded_covariates(frame: pd.DataFrame,
+                        covariates: Sequence[str] = CASE_MIX) -> list[str]:
+    """The ``covariates`` that ``frame`` has and records for at least one person.
+
+    An anonymised clinic package usually lacks some of the cohort's case mix (the demo export
+    has no baseline symptom answers): a column missing for everyone would make every row an
+    incomplete case, so it is left out of the model rather than emptying it.
+    """
+    return [c for c in covariates if c in frame.columns and frame[c].notna().any()]
+
+
 def primary_analysis(frame: pd.DataFrame, *, reference: str = "home_self_care",
                      covariates: Sequence[str] = CASE_MIX, alpha: float = 0.05,
                      cov_type: str = "HC1") -> ANCOVA:
@@ -67,20 +88,25 @@ def primary_analysis(frame: pd.DataFrame, *, reference: str = "home_self_care",
     0-10 pain scores have a variance that depends on their mean, so groups with lower pain have
     smaller spread. Returns the fitted :class:`ANCOVA`.
     """
-    covs = [c for c in covariates if c in frame.columns]
+    covs = recorded_covariates(frame, covariates)
     return ANCOVA("review_pain", "baseline_pain", "therapy", reference, covariates=covs,
                   by="condition", alpha=alpha, cov_type=cov_type).fit(frame)
 
 
-def calibration_check(summary: pd.DataFrame, truth: pd.DataFrame,
+def calibration_check(summary: pd.DataFrame, truth: pd.DataFrame | None,
                       estimate: str = "estimate") -> pd.DataFrame:
     """Join estimated effects to the generator's true effects and flag CI coverage.
 
     ``summary``: rows ``condition, treatment, estimate, ci_lower, ci_upper`` (e.g.
     ``primary_analysis(...).summary_``); ``truth``: ``condition, therapy, effect``
     (``cohort.true_effects()``). Returns one row per estimated effect with ``true_effect``,
-    ``bias`` and ``covered``.
+    ``bias`` and ``covered``. ``truth=None`` (real data: no true effect is known) gives the
+    same columns with no rows.
     """
+    if truth is None:
+        return summary.iloc[0:0].assign(true_effect=pd.Series(dtype=float),
+                                        bias=pd.Series(dtype=float),
+                                        covered=pd.Series(dtype=bool))
     t = truth.rename(columns={"therapy": "treatment", "effect": "true_effect"})
     t = t.assign(condition=t["condition"].astype(str), treatment=t["treatment"].astype(str))
     s = summary.assign(condition=summary["condition"].astype(str))
@@ -156,7 +182,7 @@ def repeated_measures_by_condition(long: pd.DataFrame, reference: str = "home_se
     parts = []
     for cond, g in long.groupby("condition", observed=True, sort=True):
         g = g.assign(therapy=g["therapy"].astype(str))
-        covs = [c for c in covariates if c in g.columns and g[c].notna().any()]
+        covs = recorded_covariates(g, covariates)
         complete = g.dropna(subset=[outcome, baseline, *covs])
         data, why = fit_groups_only(complete, "therapy", reference, by="condition", key=cond,
                                     min_size=min_group_size, subject="episode_id")
@@ -197,7 +223,7 @@ def compare_methods(frame: pd.DataFrame, *, reference: str = "home_self_care",
     ANCOVA, baseline only). Groups too small to fit (``min_group_size``) are left out of every
     method and listed in ``skipped`` when a list is given.
     """
-    covs = [c for c in covariates if c in frame.columns and frame[c].notna().any()]
+    covs = recorded_covariates(frame, covariates)
     notes: list[dict[str, Any]] = []
     common = dict(by="condition", min_group_size=min_group_size)
     anc = ANCOVA(outcome, baseline, "therapy", reference, covariates=covs, cov_type=cov_type,
