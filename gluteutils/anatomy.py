@@ -21,6 +21,7 @@ from gluteutils._content import check_schema, read_yaml
 from gluteutils._paths import data_path
 from gluteutils.errors import ContentError, InvalidAnswerError
 from gluteutils.references import check_keys
+from gluteutils.straight_line_arms import moment_arm_note
 
 #: Card fields that hold one sourced fact, in display order.
 FACT_FIELDS: tuple[str, ...] = ("origin", "insertion", "actions", "nerve", "blood_supply")
@@ -135,11 +136,17 @@ def card_sources(muscle_ids: Iterable[str] | None = None) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def _model_note(c: dict[str, Any]) -> str:
+    """Empty for a MyoLeg muscle; else where (if anywhere) its moment arm comes from."""
+    if c["model_muscles"]:
+        return ""
+    return f"; not in the MyoLeg model, drawn as a shape; {moment_arm_note(c['id'])}"
+
+
 def card_html(muscle_id: str) -> str:
     """Return a muscle card as a small HTML block, each fact followed by its source keys."""
     c = card(muscle_id)
-    lines = [f"<b>{c['name']}</b> <i>({c['layer']} layer"
-             f"{'' if c['model_muscles'] else '; drawn as a shape only, no moment arm: not in the MyoLeg model'})</i>"]
+    lines = [f"<b>{c['name']}</b> <i>({c['layer']} layer{_model_note(c)})</i>"]
     for f in FACT_FIELDS:
         lines.append(f"<b>{FIELD_LABELS[f]}:</b> {_fact_text(c, f)} "
                      f"<small>[{', '.join(c[f]['sources'])}]</small>")

@@ -15,8 +15,10 @@ sourced tables in ``data/anatomy``:
   foramen below piriformis; the Beaton and Anson variants (``beaton1937``) change where each
   division passes piriformis (above, through or below it).
 * **Deep rotators** (``deep_rotators.csv``): the gemelli, obturator internus and externus and
-  quadratus femoris are not in MyoLeg. They are drawn as *shapes only* between approximate
-  attachment points (``expert_judgement``) and carry no moment arm.
+  quadratus femoris are not in MyoLeg. They are drawn as shapes between approximate
+  attachment points (``expert_judgement``). The gemelli and quadratus femoris have moment arms
+  from Delp's gait2392 paths (:mod:`gluteutils.straight_line_arms`, notebook 02); the
+  obturators are shapes only, with no moment arm.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gluteutils import mechanics
+from gluteutils import mechanics, straight_line_arms
 from gluteutils._paths import data_path
 from gluteutils.errors import ContentError
 
@@ -41,7 +43,7 @@ TUBE_SIDES = 10
 #: Deep rotators drawn as shapes only (card ids), in drawing order.
 SHAPE_ONLY: tuple[str, ...] = ("superior_gemellus", "obturator_internus", "inferior_gemellus",
                                "quadratus_femoris", "obturator_externus")
-SHAPE_ONLY_NOTE = "shape only, no moment arm"
+SHAPE_ONLY_NOTE = straight_line_arms.NO_PATH_NOTE
 #: Radius of a shape-only deep rotator tube (m): a display choice, ``expert_judgement``.
 SHAPE_ONLY_RADIUS = 0.007
 #: Beaton and Anson types: where each sciatic division passes piriformis.
@@ -207,9 +209,14 @@ def landmarks(flexion: float = 0.0, adduction: float = 0.0, rotation: float = 0.
                          "sources": table["sources"].str.replace(";", ", ")})
 
 
+def rotator_notes() -> dict[str, str]:
+    """For each deep rotator drawn (card id): where its moment arm comes from, if anywhere."""
+    return {cid: straight_line_arms.moment_arm_note(cid) for cid in SHAPE_ONLY}
+
+
 def deep_rotator_volumes(flexion: float = 0.0, adduction: float = 0.0,
                          rotation: float = 0.0) -> list[Volume]:
-    """Shape-only tubes for the deep rotators (no moment arm), in :data:`SHAPE_ONLY` order."""
+    """Tubes for the deep rotators (not in MyoLeg), in :data:`SHAPE_ONLY` order."""
     from gluteutils.anatomy import card
 
     table = _read_points("deep_rotators.csv").sort_values(["card_id", "point"])

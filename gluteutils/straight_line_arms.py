@@ -24,6 +24,26 @@ from gluteutils._paths import data_path
 #: Right hip joint centre of gait2392 in its pelvis frame (m), from the .osim ``hip_r``.
 GAIT2392_HIP_R: tuple[float, float, float] = (-0.0707, -0.0661, 0.0835)
 COORDINATES: tuple[str, ...] = ("flexion", "adduction", "rotation")
+#: The muscle cards each gait2392 path belongs to (``gem_r`` is both gemelli as one line).
+CARD_IDS: dict[str, tuple[str, ...]] = {
+    "gem": ("superior_gemellus", "inferior_gemellus"),
+    "quad_fem": ("quadratus_femoris",),
+}
+#: What a deep rotator with a gait2392 path says about its moment arm (scene and card).
+GAIT2392_NOTE = "hip moment arms from Delp's gait2392 model [delp1990] in notebook 02"
+#: What a deep rotator without a published path says.
+NO_PATH_NOTE = "shape only, no moment arm"
+
+
+def moment_arm_note(card_id: str) -> str:
+    """Where a deep rotator's moment arm comes from, in words (for its card and hover label).
+
+    The gemelli and quadratus femoris have straight-line paths in gait2392 (their moment
+    arms are computed in notebook 02 from that model's geometry); the obturators have none
+    there, so they are drawn as shapes only.
+    """
+    with_path = {c for cards in CARD_IDS.values() for c in cards}
+    return GAIT2392_NOTE if card_id in with_path else NO_PATH_NOTE
 
 
 def _axis_rot(axis: int, angle: float) -> np.ndarray:

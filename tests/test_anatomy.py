@@ -107,7 +107,8 @@ def test_card_html_shows_each_fact_with_its_sources() -> None:
         assert f"<b>{label}:</b>" in html
     assert "S1, S2" in html and "[standring2020, moore2018]" in html
     assert "piriformis syndrome" in html
-    assert "shape only, no moment arm" in anatomy.card_html("quadratus_femoris")
+    assert "shape only, no moment arm" in anatomy.card_html("obturator_internus")
+    assert "gait2392" in anatomy.card_html("quadratus_femoris")
 
 
 def test_quiz_is_seeded_and_pure() -> None:
@@ -246,8 +247,18 @@ def test_deep_rotators_are_shapes_without_moment_arms() -> None:
         assert anatomy.card(v.key)["model_muscles"] == []
         with pytest.raises(KeyError):
             mech.moment_arms([v.key])
-    html = anatomy.card_html("quadratus_femoris")
-    assert "shape only, no moment arm" in html
+    # the gemelli and quadratus femoris have gait2392 moment arms (notebook 02); the
+    # obturators have no published path there and say so, on the card and in the hover label
+    notes = scene.rotator_notes()
+    assert set(notes) == set(scene.SHAPE_ONLY)
+    with_arms = {k for k, n in notes.items() if "gait2392" in n}
+    assert with_arms == {"superior_gemellus", "inferior_gemellus", "quadratus_femoris"}
+    for key in set(notes) - with_arms:
+        assert notes[key] == scene.SHAPE_ONLY_NOTE
+        assert scene.SHAPE_ONLY_NOTE in anatomy.card_html(key)
+    from gluteutils import straight_line_arms as sla
+
+    assert set(sla.read_paths()["muscle"]) == set(sla.CARD_IDS)
 
 
 def test_nearest_muscle_picks_the_closest_path() -> None:

@@ -56,7 +56,8 @@ class SceneExtras:
     nerve: Sequence[tuple[str, np.ndarray]] = ()
     landmarks: pd.DataFrame | None = None
     attachments: pd.DataFrame | None = None
-    rotator_note: str = "shape only, no moment arm"
+    #: Per deep rotator (card id): where its moment arm comes from, shown in its hover label.
+    rotator_notes: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -119,9 +120,10 @@ def extra_traces(extras: SceneExtras) -> list[go.BaseTraceType]:
     """Deep rotators, sciatic nerve (2 traces), attachment areas and landmark labels."""
     out: list[go.BaseTraceType] = []
     for i, v in enumerate(extras.rotators):
-        out.append(_volume_trace(v, LAYER_COLOURS["deep"], "Deep rotators (shape only)",
+        note = extras.rotator_notes.get(v.key, "")  # type: ignore[attr-defined]
+        out.append(_volume_trace(v, LAYER_COLOURS["deep"], "Deep rotators (not in MyoLeg)",
                                  i == 0, "rotators",
-                                 f"<b>{v.label}</b> (deep layer; {extras.rotator_note})",  # type: ignore[attr-defined]
+                                 f"<b>{v.label}</b> (deep layer{'; ' + note if note else ''})",  # type: ignore[attr-defined]
                                  opacity=0.75))
     nerve = list(extras.nerve) + [("", np.empty((0, 3)))] * (2 - len(extras.nerve))
     for i, (name, pts) in enumerate(nerve[:2]):

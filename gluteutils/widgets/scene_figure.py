@@ -50,7 +50,7 @@ def explorer_extras(beaton_type: str = "A") -> pa.SceneExtras:
     return pa.SceneExtras(rotators=scene.deep_rotator_volumes(),
                           nerve=scene.sciatic_nerve(beaton_type),
                           landmarks=scene.landmarks(), attachments=attachments_table(),
-                          rotator_note=scene.SHAPE_ONLY_NOTE)
+                          rotator_notes=scene.rotator_notes())
 
 
 def trace_card(fig: Any, trace: Any, point: Any = None, hidden: tuple[str, ...] = ()
