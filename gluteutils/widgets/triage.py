@@ -134,6 +134,16 @@ class TriageWizard(WidgetApp):
         self.figure: go.FigureWidget | None = None
         self.saved_path: Path | None = None
 
+        self._build_controls(title)
+        if answers:
+            self.set_answers(answers)
+        if page == "summary":
+            self.go_to_summary()
+        else:
+            self._render()
+
+    def _build_controls(self, title: str) -> None:
+        """The wizard's header, progress bar, buttons (wired to their actions) and root box."""
         self.header = widgets.HTML(f"<h3>Buttock pain questionnaire: {title}</h3>")
         self.progress = widgets.IntProgress(value=1, min=0, max=len(self.groups) + 1,
                                             layout=widgets.Layout(width="20em"))
@@ -165,12 +175,6 @@ class TriageWizard(WidgetApp):
         self.root = widgets.VBox([self.header, widgets.HBox([self.progress,
                                                              self.progress_label]),
                                   self.body, self.nav, self.status])
-        if answers:
-            self.set_answers(answers)
-        if page == "summary":
-            self.go_to_summary()
-        else:
-            self._render()
 
     # ---- answers
     def answers(self) -> dict[str, Any]:
