@@ -68,3 +68,82 @@ def test_an_empty_selection_says_how_to_widen(app) -> None:
     for _, box in boxes:
         box.value = True
     app.age.value = "all" if "all" in [v for _, v in app.age.options] else app.age.options[0][1]
+
+
+def _link(app, cls: str) -> str:
+    href = app.export.value.split(f"class='{cls}'", 1)[1].split("href='", 1)[1].split("'", 1)[0]
+    return urllib.parse.unquote(href.split(",", 1)[1])
+
+
+def _cells(report: str, caption: str) -> list[list[str]]:
+    """The body cells of the report table under ``caption`` (stdlib HTML parser)."""
+    from html.parser import HTMLParser
+
+    section = report.split(f"<h2>{caption}</h2>", 1)[1].split("<h2>", 1)[0]
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag == "td":
+                self.cell = []
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+        def handle_endtag(self, tag):
+            if tag == "td" and self.cell is not None:
+                self.rows[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+    parser = Cells()
+    parser.feed(section)
+    return [r for r in parser.rows if r]
+
+
+def test_report_holds_the_published_numbers_and_says_what_it_is(app) -> None:
+    report = _link(app, "glute-report")
+    v = app.view
+    assert "SYNTHETIC data" in report and "generated: " in report
+    assert "condition: sciatica_disc" in report and "disclosure rule: Counts are rounded" in report
+    rows = _cells(report, "Responders at review (95% CI)")
+    assert len(rows) == len(v.responders)
+    for row, (_, r) in zip(rows, v.responders.iterrows(), strict=True):
+        assert row[1:4] == [str(r["n"]), str(r["responders"]), f"{r['rate']:.2f}"]
+    at_risk = _cells(report, "Numbers at risk by day since first visit (Kaplan-Meier)")
+    assert [row[-1] for row in at_risk] == v.at_risk["label"].astype(str).tolist()
+    assert not any(cell.isdigit() and 0 < int(cell) < 5 for row in at_risk for cell in row[2:])
+
+
+def test_summary_table_tells_hidden_from_not_reached() -> None:
+    from gluteutils.widgets.outcomes import TABLE_LEGEND, summary_table_html
+
+    table = pd.DataFrame({"therapy": ["physiotherapy"], "episodes": [10],
+                          "with_review": [float("nan")], "baseline_pain": [5.0],
+                          "review_pain": [float("nan")], "responder_pct": [40.0],
+                          "median_days_to_recovery": [float("nan")]})
+    text = summary_table_html(table)
+    assert text.count("<td>n.p.</td>") == 2 and text.count("<td>not reached</td>") == 1
+    assert TABLE_LEGEND.split(":")[0] in text
+
+
+def test_numbers_at_risk_rows_are_named(app) -> None:
+    axis = app.fig_km.layout.yaxis2
+    shown = app.view.at_risk["therapy"].astype(str).unique()
+    from gluteutils.outcomes.schema import THERAPY_LABELS
+
+    assert set(axis.ticktext) == {THERAPY_LABELS[t] for t in shown}
+    assert len(axis.tickvals) == len(shown)
+
+
+def test_a_clinic_package_is_not_called_synthetic() -> None:
+    clinic = outcomes_explorer(cohort.generate(600, 3), synthetic=False)
+    assert "SYNTHETIC" not in clinic.notes.value
+    assert "anonymised clinic data" in _link(clinic, "glute-report")
+    assert "SYNTHETIC" not in _link(clinic, "glute-export")

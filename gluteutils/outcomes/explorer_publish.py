@@ -206,19 +206,65 @@ def publish_view(agg: Aggregates, policy: Policy) -> ExplorerView:
                         table=table, notes=notes)
 
 
-def view_csv(view: ExplorerView, *, rule: str, generated: str) -> str:
-    """The published table on screen as CSV text, headed by comment lines that say what it
-    is: SYNTHETIC data (or the package's source), the filters, the suppression rule and when it
-    was made. The numbers are exactly those of ``view.table`` (already suppressed)."""
+def _meta_lines(view: ExplorerView, *, rule: str, generated: str, data_label: str
+                ) -> list[str]:
+    """What an export is: data label, date, filters, episode count, rule and notes."""
     f = view.filters
-    meta = [
-        "# Glute Notebooks outcomes explorer export",
-        f"# generated: {generated}",
-        f"# condition: {f.condition}; outcome: {f.outcome}",
-        f"# therapies: {', '.join(f.therapies) or 'all'}; age bands: "
+    return [
+        f"data: {data_label}",
+        f"generated: {generated}",
+        f"condition: {f.condition}; outcome: {f.outcome}",
+        f"therapies: {', '.join(f.therapies) or 'all'}; age bands: "
         f"{', '.join(f.age_bands) or 'all'}; sexes: {', '.join(f.sexes) or 'all'}",
-        f"# episodes in the groups shown: {view.n_episodes}",
-        f"# disclosure rule: {rule}",
-        *(f"# note: {n}" for n in view.notes),
+        f"episodes in the groups shown: {view.n_episodes}",
+        f"disclosure rule: {rule}",
+        *(f"note: {n}" for n in view.notes),
     ]
+
+
+def view_csv(view: ExplorerView, *, rule: str, generated: str,
+             data_label: str = "SYNTHETIC data") -> str:
+    """The published table on screen as CSV text, headed by comment lines that say what it
+    is: the data label (e.g. SYNTHETIC data), the filters, the suppression rule and when it
+    was made. The numbers are exactly those of ``view.table`` (already suppressed)."""
+    meta = ["# Glute Notebooks outcomes explorer export",
+            *(f"# {line}" for line in _meta_lines(view, rule=rule, generated=generated,
+                                                   data_label=data_label))]
     return "\n".join(meta) + "\n" + view.table.to_csv(index=False)
+
+
+def view_report_html(view: ExplorerView, *, rule: str, generated: str, data_label: str,
+                     labels: dict[str, str], table_html: str) -> str:
+    """A one-page, self-contained HTML report of what the explorer shows.
+
+    Header: data label, date, filters, disclosure rule and notes; then the summary table
+    (``table_html``, as on screen) and the published numbers behind each figure: mean score
+    by visit, responders at review and the numbers at risk. Every number is one of
+    ``view``'s (already suppressed); nothing is recomputed here."""
+    import html
+
+    def table(df: pd.DataFrame, caption: str) -> str:
+        if df.empty:
+            return f"<h2>{html.escape(caption)}</h2><p>Nothing to show for these filters.</p>"
+        shown = df.assign(therapy=[labels.get(str(t), str(t)) for t in df["therapy"]])
+        return (f"<h2>{html.escape(caption)}</h2>"
+                + shown.to_html(index=False, na_rep="n.p.", float_format=lambda x: f"{x:.2f}",
+                                border=1))
+
+    unit = view.time_unit
+    at_risk = view.at_risk.drop(columns=["at_risk"], errors="ignore")
+    meta = "".join(f"<li>{html.escape(line)}</li>" for line in _meta_lines(
+        view, rule=rule, generated=generated, data_label=data_label))
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Outcomes explorer report: {html.escape(view.filters.condition)}</title>"
+        "<style>body{font-family:sans-serif;font-size:12px;max-width:60em;margin:1em auto}"
+        "table{border-collapse:collapse}td,th{padding:2px 6px}h1{font-size:18px}"
+        "h2{font-size:14px;margin-top:1.2em}</style></head><body>"
+        f"<h1>Glute Notebooks outcomes explorer: {html.escape(data_label)}</h1>"
+        f"<ul>{meta}</ul><h2>Summary</h2>{table_html}"
+        + table(view.trajectory, f"Mean score by visit {unit} (95% CI)")
+        + table(view.responders, "Responders at review (95% CI)")
+        + table(at_risk, "Numbers at risk by day since first visit (Kaplan-Meier)")
+        + "<p>Observational clinic data, not a trial: differences between therapies can "
+          "reflect who chose them.</p></body></html>")

@@ -170,7 +170,11 @@ def km_figure(curves: pd.DataFrame, at_risk: pd.DataFrame, *, time: str = "time"
                                  x=[], y=[], text=[]), row=2, col=1)
     _base_layout(fig, title, "", "", width, height)
     fig.update_yaxes(title_text=y_title, range=[0, 100], row=1, col=1)
-    fig.update_yaxes(title_text="At risk", showticklabels=False, row=2, col=1)
+    # each row of numbers at risk is named (not told apart by colour alone)
+    fig.update_yaxes(title_text="", showticklabels=True, automargin=True, showgrid=False,
+                     zeroline=False, tickfont={"size": 10}, row=2, col=1)
+    fig.add_annotation(text="Number at risk", xref="paper", yref="paper", x=0, y=0.27,
+                       xanchor="left", yanchor="bottom", showarrow=False, font={"size": 11})
     fig.update_xaxes(title_text=x_title, row=2, col=1)
     update_km(fig, curves, at_risk, time=time, y=y, hue=hue, count=count, threshold=threshold)
     return fig
@@ -216,9 +220,13 @@ def update_km(fig: go.Figure, curves: pd.DataFrame, at_risk: pd.DataFrame, *,
                      [f"<{threshold}" if pd.isna(v) or v < 0 else str(int(v))
                       for v in g[count]])
         visible.append(True)
+    names = {str(t.meta): str(t.name) for t in fig.data[n:]}
+    rows = [(len(shown) - i, names[level]) for i, level in enumerate(shown)]
     with _batch(fig):
         fig.plotly_restyle({"x": xs, "y": ys, "text": texts, "visible": visible},
                            trace_indexes=list(range(len(fig.data))))
+        fig.update_yaxes(tickvals=[r[0] for r in rows], ticktext=[r[1] for r in rows],
+                         range=[0.4, max(len(rows), 1) + 0.6], row=2, col=1)
 
 
 # --------------------------------------------------------------------------- forest plot

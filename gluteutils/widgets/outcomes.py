@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gluteutils.outcomes.explorer import OUTCOMES, Explorer, ExplorerView, Filters
-from gluteutils.outcomes.explorer_publish import view_csv
+from gluteutils.outcomes.explorer_publish import view_csv, view_report_html
 from gluteutils.outcomes.schema import (
     AGE_BANDS,
     CONDITION_LABELS,
@@ -54,14 +54,23 @@ CAPTIONS: dict[str, str] = {
 }
 
 
-def _fmt(v: Any, digits: int = 1) -> str:
+#: What the summary table's markers mean (shown under it, and in the report).
+TABLE_LEGEND = ("n.p. = not published: fewer than 5 people, or a count that would reveal a "
+                "small one; not reached = fewer than half of the group recovered while "
+                "followed.")
+
+
+def _fmt(v: Any, digits: int = 1, missing: str = "n.p.") -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "-"
+        return missing
     return f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def summary_table_html(table: pd.DataFrame) -> str:
-    """The explorer's summary table as a small HTML table (no index, labels for therapies)."""
+    """The explorer's summary table as a small HTML table (no index, labels for therapies).
+
+    A hidden number shows as ``n.p.``; a median that was never reached as ``not reached``
+    (two different things, two different words: see :data:`TABLE_LEGEND`)."""
     head = ("<tr><th>Therapy</th><th>Episodes</th><th>With review</th>"
             "<th>Mean pain, first visit</th><th>Mean pain, review</th><th>Responders %</th>"
             "<th>Median days to recovery</th></tr>")
@@ -70,17 +79,21 @@ def summary_table_html(table: pd.DataFrame) -> str:
         cells = [THERAPY_LABELS.get(str(r.therapy), str(r.therapy)), r.episodes,
                  _fmt(r.with_review, 0),
                  _fmt(r.baseline_pain), _fmt(r.review_pain), _fmt(r.responder_pct, 0),
-                 _fmt(r.median_days_to_recovery, 0)]
+                 _fmt(r.median_days_to_recovery, 0, missing="not reached")]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     return ("<table style='border-collapse:collapse;font-size:12px' border='1' cellpadding='3'>"
-            + head + "".join(rows) + "</table>")
+            + head + "".join(rows) + "</table>"
+            + f"<p style='font-size:11px;max-width:700px'>{html.escape(TABLE_LEGEND)}</p>")
 
 
 class OutcomesExplorerApp(WidgetApp):
     """Choose condition, therapies, age band, sex and outcome; figures follow in place."""
 
-    def __init__(self, explorer: Explorer, condition: str = "sciatica_disc") -> None:
+    def __init__(self, explorer: Explorer, condition: str = "sciatica_disc", *,
+                 synthetic: bool = True) -> None:
         self.explorer = explorer
+        #: How the data are named on screen and in exports.
+        self.data_label = "SYNTHETIC data" if synthetic else "anonymised clinic data"
         self.condition = widgets.Dropdown(
             options=[(CONDITION_LABELS[c], c) for c in CONDITIONS], value=condition,
             description="Condition", style={"description_width": "80px"},
@@ -121,8 +134,10 @@ class OutcomesExplorerApp(WidgetApp):
             w.observe(self._on_change, names="value")
         for box in self.therapy_boxes.values():
             box.observe(self._on_therapy, names="value")
+        texts = dict(CAPTIONS, caveat=CAPTIONS["caveat"].replace(
+            "SYNTHETIC data", self.data_label))
         caption = {k: widgets.HTML(f"<p style='max-width:700px;font-size:12px'>{html.escape(t)}"
-                                   "</p>") for k, t in CAPTIONS.items()}
+                                   "</p>") for k, t in texts.items()}
         boxes = widgets.GridBox(list(self.therapy_boxes.values()),
                                 layout=widgets.Layout(grid_template_columns="repeat(3, 250px)"))
         self.root = widgets.VBox([
@@ -175,7 +190,7 @@ class OutcomesExplorerApp(WidgetApp):
 
     def _render_text(self) -> None:
         v = self.view
-        lines = [f"<b>{v.n_episodes} episodes in the groups shown</b> (SYNTHETIC data)."]
+        lines = [f"<b>{v.n_episodes} episodes in the groups shown</b> ({self.data_label})."]
         if self._keep_one:
             self._keep_one = False
             lines.append("<br>&#9888; At least one therapy stays ticked: tick another "
@@ -189,7 +204,8 @@ class OutcomesExplorerApp(WidgetApp):
             lines.append("<br>No cells needed small-cell suppression.")
         self.notes.value = "<p style='font-size:12px'>" + "".join(lines) + "</p>"
         self.table.value = summary_table_html(v.table)
-        self.export.value = export_link(v, self.explorer.policy.rounding_note)
+        self.export.value = export_links(v, self.explorer.policy.rounding_note,
+                                         self.data_label)
 
     def summary(self) -> str:
         v = self.view
@@ -198,20 +214,34 @@ class OutcomesExplorerApp(WidgetApp):
                 f"suppressed notes={len(v.notes)})")
 
 
-def export_link(view: ExplorerView, rule: str) -> str:
-    """A download link (data URI: works in JupyterLab, Voila and a saved page) for the table
-    on screen as CSV, with the filters, the date and the disclosure rule in its header."""
+def export_links(view: ExplorerView, rule: str, data_label: str = "SYNTHETIC data") -> str:
+    """Download links (data URIs: they work in JupyterLab, Voila and a saved page) for what is
+    on screen: the table as CSV, and a one-page HTML report (filters, date, data label,
+    disclosure rule, every published table). Figures: the camera button on each chart saves
+    it as PNG."""
     import datetime
     import urllib.parse
 
-    text = view_csv(view, rule=rule, generated=datetime.date.today().isoformat())
-    href = "data:text/csv;charset=utf-8," + urllib.parse.quote(text)
-    name = f"glute-explorer-{view.filters.condition}.csv"
-    return (f"<p style='font-size:12px'><a class='glute-export' download='{name}' "
-            f"href='{href}'>&#8681; Download this table (CSV, as published)</a></p>")
+    today = datetime.date.today().isoformat()
+    name = f"glute-explorer-{view.filters.condition}"
+    csv = view_csv(view, rule=rule, generated=today, data_label=data_label)
+    report = view_report_html(view, rule=rule, generated=today, data_label=data_label,
+                              labels=THERAPY_LABELS, table_html=summary_table_html(view.table))
+    links = [("text/csv", csv, f"{name}.csv", "glute-export", "this table (CSV, as published)"),
+             ("text/html", report, f"{name}-report.html", "glute-report",
+              "a one-page report (HTML: filters, date, rule, all tables)")]
+    parts = [f"<a class='{cls}' download='{fname}' href='data:{mime};charset=utf-8,"
+             f"{urllib.parse.quote(text)}'>&#8681; Download {what}</a>"
+             for mime, text, fname, cls, what in links]
+    return ("<p style='font-size:12px'>" + " &nbsp; ".join(parts)
+            + "<br>Figures: the camera button above each chart saves it as a PNG.</p>")
 
 
 def outcomes_explorer(data: Any, condition: str = "sciatica_disc",
-                      threshold: int = 5) -> OutcomesExplorerApp:
-    """Build the explorer app for an ``OutcomeData`` (precomputes once, then updates fast)."""
-    return OutcomesExplorerApp(Explorer.from_data(data, threshold=threshold), condition)
+                      threshold: int = 5, *, synthetic: bool = True) -> OutcomesExplorerApp:
+    """Build the explorer app for an ``OutcomeData`` (precomputes once, then updates fast).
+
+    ``synthetic=False`` for a clinic's anonymised package: the page and its exports then say
+    "anonymised clinic data" instead of "SYNTHETIC data"."""
+    return OutcomesExplorerApp(Explorer.from_data(data, threshold=threshold), condition,
+                               synthetic=synthetic)
