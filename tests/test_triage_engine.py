@@ -216,3 +216,19 @@ def test_cold_leg_is_an_emergency_and_a_non_healing_sore_is_urgent() -> None:
     assert sore.level == "urgent" and sore.service.id == "doctor"
     assert [r.id for r in sore.fired] == ["vascular_nonhealing_sore"]
     assert "sore" not in load_content().questions["rf_cold_pale_leg"].text
+
+
+def test_a_skin_abscess_is_urgent_and_outside_the_list() -> None:
+    """A painful lump or red, hot skin (e.g. a pilonidal abscess, johnson2019ascrs) is none of
+    the listed causes: urgent, the cause cannot be told, and no exercise plan is given."""
+    from gluteutils.triage import assess
+
+    answers = {"age": 24, "nprs": 8, "duration": "under_3_days", "location": "tailbone",
+               "sitting_intolerance": True, "tender_on_pressing": True}
+    without = assess(answers)
+    with_lump = assess({**answers, "rf_skin_lump": True})
+    assert [r.id for r in with_lump.fired] == ["abscess_skin_lump"]
+    assert with_lump.level == "urgent" and with_lump.cannot_tell
+    assert with_lump.plan == () and with_lump.confidence == "low"
+    assert with_lump.service.id == "doctor"
+    assert "abscess_skin_lump" not in [r.id for r in without.fired]

@@ -218,6 +218,9 @@ class Rule:
     when_all: tuple[Clause, ...]
     source: str
     condition: str | None = None
+    #: The pattern is not one of the listed causes (e.g. a skin abscess): when the rule
+    #: fires the result says it cannot tell the cause instead of ranking a listed one.
+    outside_list: bool = False
 
 
 @dataclass(frozen=True)
@@ -407,7 +410,7 @@ def _rules(doc: list[Mapping[str, Any]], rpath: Path, questions: Mapping[str, Qu
         _check_source(rpath, str(raw["id"]), str(raw["source"]), known)
         rules.append(Rule(str(raw["id"]), str(raw["serious_condition"]), str(raw["kind"]),
                           str(raw["level"]), clauses, str(raw["source"]),
-                          raw.get("condition")))
+                          raw.get("condition"), bool(raw.get("outside_list", False))))
     for qid in (q for g in groups if g.red_flag for q in g.question_ids):
         if not any(len(r.when_all) == 1 and r.when_all[0].question == qid and r.kind == "red_flag"
                    for r in rules):

@@ -99,7 +99,7 @@ def fired_rules(answers: Mapping[str, Answer], content: Content | None = None
                           f"{content.questions[c.question].label(answers.get(c.question))}"
                           for c in rule.when_all)
             out.append(FiredRule(rule.id, rule.serious_condition, rule.kind, rule.level,
-                                 rule.source, shown))
+                                 rule.source, shown, rule.outside_list))
     return tuple(sorted(out, key=lambda r: LEVELS.index(r.level)))
 
 
@@ -283,7 +283,9 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
     missing = unanswered_warning_questions(clean, content)
     age = clean.get("age")
     below = isinstance(age, int) and age < YOUNGEST_SUPPORTED_AGE
-    cannot_tell = not below and fit < FIT_THRESHOLD
+    # A poor fit, or a warning pattern that is none of the listed causes (e.g. an abscess):
+    # the tool cannot tell the cause and ranks none with confidence.
+    cannot_tell = not below and (fit < FIT_THRESHOLD or any(r.outside_list for r in fired))
     level, reasons = _level(clean, fired, top, p1, missing, (below, cannot_tell))
     stage = _stage(clean)
     vague = cannot_tell or below or p1 < UNCLEAR_BELOW

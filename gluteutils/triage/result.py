@@ -104,6 +104,8 @@ class FiredRule:
     level: str
     source: str
     answers: tuple[str, ...]
+    #: True when the rule's pattern is outside the tool's list of causes.
+    outside_list: bool = False
 
 
 @dataclass(frozen=True)
