@@ -304,16 +304,16 @@ def test_missing_file_and_bad_resource(tmp_path):
 
 
 def test_suspicious_bytes_found_across_chunk_borders():
-    from gluteutils.outcomes.io import _needs_cell_reader
+    from gluteutils.outcomes.arrow_reader import needs_cell_reader
 
     clean = b"a,b\n" + b"E1,2\n" * 50
-    assert not _needs_cell_reader(clean, ",", chunk=7)
+    assert not needs_cell_reader(clean, ",", chunk=7)
     for bad in (b"E1,2\n\nE1,2\n", b"E1,2\n\r\nE1,2\n", b"E1, 2\n", b"E1,0x2\n", b"E1,0X2\n",
                 b"E1\t2\n"):
         for cut in range(1, 12):
             data = b"a,b\n" + b"E1,2\n" * cut + bad + b"E1,2\n" * 3
-            assert _needs_cell_reader(data, ",", chunk=7), (bad, cut)
-    assert not _needs_cell_reader(b"a,b\nE0X,2\n", ",", chunk=5)  # 0X inside an id is fine
+            assert needs_cell_reader(data, ",", chunk=7), (bad, cut)
+    assert not needs_cell_reader(b"a,b\nE0X,2\n", ",", chunk=5)  # 0X inside an id is fine
 
 
 def _visit_lines_with(clean, row: int, col: str, value: str) -> Lines:

@@ -52,13 +52,10 @@ from gluteutils.errors import (
 from gluteutils.outcomes import instruments as INS
 from gluteutils.outcomes import schema as S
 from gluteutils.outcomes.instruments import Instrument
-from gluteutils.outcomes.io import (
-    OutcomeData,
-    _report,
-    _spreadsheet_kind,
-    parse_numbers,
-    validate_frame,
-)
+from gluteutils.outcomes.io import OutcomeData, validate_frame
+from gluteutils.outcomes.numbers import parse_numbers
+from gluteutils.outcomes.problems import problem_report
+from gluteutils.outcomes.raw_files import spreadsheet_kind
 
 EPISODE_LEVEL: tuple[str, ...] = tuple(c for c in S.EPISODE_COLUMNS if c != "episode_id")
 VISIT_LEVEL: tuple[str, ...] = tuple(c for c in S.VISIT_COLUMNS if c != "episode_id")
@@ -216,7 +213,7 @@ def _decode(raw: bytes, encoding: str, file: str) -> str:
             file, row, None, message,
             "a CSV saved as 'CSV UTF-8' (or declare source: {encoding: cp1252})", value)])
 
-    kind = _spreadsheet_kind(raw)
+    kind = spreadsheet_kind(raw)
     if kind is not None:
         fail(f"this is an {kind} spreadsheet file, not CSV text: save it as CSV UTF-8")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -636,7 +633,7 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     everything = problems + ep_probs + vi_probs + visit_probs
     if len(vi_typed) == 0 and everything:
         _raise(everything, n_rows, file, force=True)
-    report = _report(everything)
+    report = problem_report(everything)
     return OutcomeData(episodes=ep_typed, visits=vi_typed.reset_index(drop=True), report=report,
                        instruments=dict(mapping.instruments), notes=notes,
                        reference_therapy=reference)
