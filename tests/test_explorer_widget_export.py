@@ -147,3 +147,33 @@ def test_a_clinic_package_is_not_called_synthetic() -> None:
     assert "SYNTHETIC" not in clinic.notes.value
     assert "anonymised clinic data" in _link(clinic, "glute-report")
     assert "SYNTHETIC" not in _link(clinic, "glute-export")
+
+
+def test_figure_config_names_the_format_and_file() -> None:
+    from gluteutils.widgets.outcomes import figure_config
+
+    svg = figure_config("svg", "kaplan-meier")["toImageButtonOptions"]
+    assert svg == {"format": "svg", "filename": "glute-explorer-kaplan-meier"}
+    assert figure_config("png", "trajectory")["toImageButtonOptions"]["scale"] == 2
+    with pytest.raises(ValueError, match="png"):
+        figure_config("jpeg", "trajectory")
+
+
+def test_switching_to_svg_redraws_each_chart_with_the_same_figure() -> None:
+    app = outcomes_explorer(cohort.generate(1500, 3), condition="doms")
+    before = {attr: (getattr(app, attr), getattr(app, attr).to_dict()) for attr, _ in app.CHARTS}
+    app.figure_format.value = "svg"
+    for attr, name in app.CHARTS:
+        chart = getattr(app, attr)
+        old, old_dict = before[attr]
+        assert chart is not old and chart in app.root.children and old not in app.root.children
+        assert chart._config["toImageButtonOptions"]["format"] == "svg"
+        assert chart._config["toImageButtonOptions"]["filename"] == f"glute-explorer-{name}"
+        def traces(d):  # a redrawn trace gets a new uid; everything else is the same
+            return [{k: v for k, v in t.items() if k != "uid"} for t in d["data"]]
+        assert traces(chart.to_dict()) == traces(old_dict)
+    assert "saves it as SVG" in app.export.value
+    # the controls still drive the redrawn charts
+    shown = app.fig_responders.to_dict()["data"]
+    app.therapy_boxes["home_self_care"].value = False
+    assert app.fig_responders.to_dict()["data"] != shown

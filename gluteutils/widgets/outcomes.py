@@ -89,6 +89,10 @@ def summary_table_html(table: pd.DataFrame) -> str:
 class OutcomesExplorerApp(WidgetApp):
     """Choose condition, therapies, age band, sex and outcome; figures follow in place."""
 
+    #: The three charts (attribute, file-name stem of a saved image).
+    CHARTS = (("fig_trajectory", "trajectory"), ("fig_responders", "responders"),
+              ("fig_km", "kaplan-meier"))
+
     def __init__(self, explorer: Explorer, condition: str = "sciatica_disc", *,
                  synthetic: bool = True) -> None:
         self.explorer = explorer
@@ -118,20 +122,26 @@ class OutcomesExplorerApp(WidgetApp):
         self.notes = widgets.HTML()
         self.table = widgets.HTML()
         self.export = widgets.HTML()
+        self.figure_format = widgets.ToggleButtons(
+            options=[(label, key) for key, label in FIGURE_FORMATS.items()], value="png",
+            description="Save charts as", style={"description_width": "100px",
+                                                 "button_width": "170px"})
         self._keep_one = False  # set when the last therapy was re-ticked; shown once
         self.view: ExplorerView = explorer.update(self._filters())
         v = self.view
-        self.fig_trajectory = go.FigureWidget(plots.trajectory_figure(
+        self.fig_trajectory = self._chart(plots.trajectory_figure(
             v.trajectory, levels=THERAPIES, title="Mean score by visit (95% CI)",
-            x_title=self._x_title(), y_title=OUTCOMES["pain_nprs"]))
-        self.fig_responders = go.FigureWidget(plots.responder_figure(
-            v.responders, title="Responders at review (NPRS: >= 2 points and >= 30%)"))
-        self.fig_km = go.FigureWidget(plots.km_figure(
+            x_title=self._x_title(), y_title=OUTCOMES["pain_nprs"]), "trajectory")
+        self.fig_responders = self._chart(plots.responder_figure(
+            v.responders, title="Responders at review (NPRS: >= 2 points and >= 30%)"),
+            "responders")
+        self.fig_km = self._chart(plots.km_figure(
             v.km, v.at_risk, levels=THERAPIES, threshold=explorer.threshold,
-            title="Time to recovery (Kaplan-Meier)"))
+            title="Time to recovery (Kaplan-Meier)"), "kaplan-meier")
         self._render_text()
         for w in (self.condition, self.outcome, self.age, self.sex):
             w.observe(self._on_change, names="value")
+        self.figure_format.observe(self._on_format, names="value")
         for box in self.therapy_boxes.values():
             box.observe(self._on_therapy, names="value")
         texts = dict(CAPTIONS, caveat=CAPTIONS["caveat"].replace(
@@ -148,7 +158,7 @@ class OutcomesExplorerApp(WidgetApp):
             self.fig_trajectory, caption["trajectory"],
             self.fig_responders, caption["responders"],
             self.fig_km, caption["km"],
-            widgets.HTML("<b>Summary</b>"), self.table, self.export,
+            widgets.HTML("<b>Summary</b>"), self.table, self.export, self.figure_format,
         ])
 
     # ------------------------------------------------------------------ wiring
@@ -167,6 +177,23 @@ class OutcomesExplorerApp(WidgetApp):
 
     def _on_change(self, change: Any = None) -> None:
         self.refresh()
+
+    def _chart(self, figure: go.Figure, name: str) -> go.FigureWidget:
+        chart = go.FigureWidget(figure)
+        chart._config = figure_config(str(self.figure_format.value), name)
+        return chart
+
+    def _on_format(self, change: Any = None) -> None:
+        """A chart's camera format is fixed when it is drawn, so each chart is redrawn (same
+        figure) with the chosen format in its place on the page."""
+        children = list(self.root.children)
+        for attr, name in self.CHARTS:
+            old = getattr(self, attr)
+            new = self._chart(go.Figure(old), name)
+            children[children.index(old)] = new
+            setattr(self, attr, new)
+        self.root.children = tuple(children)
+        self._render_text()
 
     def _on_therapy(self, change: Any) -> None:
         """Unticking the last therapy would show nothing (or, silently, everything): it stays
@@ -205,7 +232,7 @@ class OutcomesExplorerApp(WidgetApp):
         self.notes.value = "<p style='font-size:12px'>" + "".join(lines) + "</p>"
         self.table.value = summary_table_html(v.table)
         self.export.value = export_links(v, self.explorer.policy.rounding_note,
-                                         self.data_label)
+                                         self.data_label, str(self.figure_format.value))
 
     def summary(self) -> str:
         v = self.view
@@ -214,11 +241,27 @@ class OutcomesExplorerApp(WidgetApp):
                 f"suppressed notes={len(v.notes)})")
 
 
-def export_links(view: ExplorerView, rule: str, data_label: str = "SYNTHETIC data") -> str:
+FIGURE_FORMATS = {"png": "PNG (picture)", "svg": "SVG (vector, for print)"}
+
+
+def figure_config(image_format: str, name: str) -> dict[str, Any]:
+    """The plotly config of one explorer chart: its camera button saves ``image_format``
+    (``png`` or ``svg``) under ``glute-explorer-<name>``."""
+    if image_format not in FIGURE_FORMATS:
+        raise ValueError(f"image_format must be one of {sorted(FIGURE_FORMATS)}, "
+                         f"not {image_format!r}")
+    options: dict[str, Any] = {"format": image_format, "filename": f"glute-explorer-{name}"}
+    if image_format == "png":
+        options["scale"] = 2  # sharp on a slide or a printed page
+    return {"toImageButtonOptions": options, "displaylogo": False}
+
+
+def export_links(view: ExplorerView, rule: str, data_label: str = "SYNTHETIC data",
+                 image_format: str = "png") -> str:
     """Download links (data URIs: they work in JupyterLab, Voila and a saved page) for what is
     on screen: the table as CSV, and a one-page HTML report (filters, date, data label,
     disclosure rule, every published table). Figures: the camera button on each chart saves
-    it as PNG."""
+    it as ``image_format`` (PNG or SVG, chosen in the app)."""
     import datetime
     import urllib.parse
 
@@ -233,8 +276,10 @@ def export_links(view: ExplorerView, rule: str, data_label: str = "SYNTHETIC dat
     parts = [f"<a class='{cls}' download='{fname}' href='data:{mime};charset=utf-8,"
              f"{urllib.parse.quote(text)}'>&#8681; Download {what}</a>"
              for mime, text, fname, cls, what in links]
+    what = image_format.upper()
     return ("<p style='font-size:12px'>" + " &nbsp; ".join(parts)
-            + "<br>Figures: the camera button above each chart saves it as a PNG.</p>")
+            + f"<br>Figures: the camera button above each chart saves it as {what} "
+            "(choose PNG or SVG under 'Save charts as').</p>")
 
 
 def outcomes_explorer(data: Any, condition: str = "sciatica_disc",

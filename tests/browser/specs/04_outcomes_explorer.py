@@ -35,3 +35,20 @@ def interact(lab) -> None:
     header, body = rows[0], rows[1:]
     episodes = [r[header.index("episodes")] for r in body]
     assert episodes == shown, (episodes, shown)  # the same published counts, row for row
+    # figures: choose SVG, then the camera button of the Kaplan-Meier chart saves an SVG file
+    lab.click_button("SVG (vector, for print)")
+    lab.page.wait_for_function(
+        """() => { const p = [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3);
+                   return p.length === 3 && p.every(el => el._context &&
+                       (el._context.toImageButtonOptions || {}).format === 'svg'); }""",
+        timeout=30_000)
+    km = lab.page.locator(".js-plotly-plot").nth(2)
+    km.scroll_into_view_if_needed()
+    km.hover()
+    with lab.page.expect_download(timeout=30_000) as info:
+        km.locator(".modebar-btn[data-title^='Download plot']").first.click(force=True)
+    download = info.value
+    assert download.suggested_filename == "glute-explorer-kaplan-meier.svg"
+    svg = open(download.path(), encoding="utf-8").read()
+    assert svg.lstrip().startswith("<svg") and "Time to recovery" in svg
+    lab.screenshot("after-svg-export")
