@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -61,6 +62,41 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     naming the row; a header without data rows is an error."""
     path = Path(path)
     file = str(path)
+    text = _export_text(path, mapping)
+    # a cell may be long (a pasted letter): allow up to 64 MB, messages cut it short
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise DataValidationError([DataProblem(file, 0, None, f"header cannot be read ({exc})",
+                                               "one line of column names")]) from None
+    header = [h.strip() for h in header]
+    problems = _header_problems(header, text, mapping, file)
+    if problems:
+        raise DataValidationError(problems)
+    rows = _data_rows(reader, header, mapping.delimiter, file, problems)
+    if not rows and not problems:
+        problems.append(DataProblem(file, None, None, "the export has a header but no data "
+                                    "rows", "at least one data row"))
+    if problems:
+        raise DataValidationError(problems)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame = frame.where(frame != "", None)  # type: ignore[call-overload]
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    missing = sorted(mapping.source_columns() - set(frame.columns))
+    if missing:
+        raise DataValidationError([DataProblem(file, 0, c, "column named in the mapping "
+                                               "is not in the export",
+                                               f"columns {list(frame.columns)}")
+                                   for c in missing])
+    return frame
+
+
+def _export_text(path: Path, mapping: Mapping) -> str:
+    """The export's bytes decoded (see :func:`_decode`); unreadable, empty or NUL-holding
+    files are errors."""
+    file = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -75,15 +111,12 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
         nul_row = text[: text.index("\x00")].count("\n")
         raise DataValidationError([DataProblem(file, nul_row, None, "encoding problem: NUL "
                                                "character in the text", "CSV text")])
-    # a cell may be long (a pasted letter): allow up to 64 MB, messages cut it short
-    csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise DataValidationError([DataProblem(file, 0, None, f"header cannot be read ({exc})",
-                                               "one line of column names")]) from None
-    header = [h.strip() for h in header]
+    return text
+
+
+def _header_problems(header: list[str], text: str, mapping: Mapping,
+                     file: str) -> list[DataProblem]:
+    """Repeated column names, and a one-column header that holds another delimiter."""
     problems: list[DataProblem] = []
     seen: set[str] = set()
     for h in header:
@@ -98,8 +131,13 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
                                             f"the declared delimiter {mapping.delimiter!r}",
                                             header[0]))
                 break
-    if problems:
-        raise DataValidationError(problems)
+    return problems
+
+
+def _data_rows(reader: Iterator[list[str]], header: list[str], delimiter: str, file: str,
+               problems: list[DataProblem]) -> list[list[str]]:
+    """Every data row, as many fields as the header; blank lines, unreadable rows and rows
+    with the wrong number of fields are added to ``problems`` with their row number."""
     rows: list[list[str]] = []
     i = 0
     while True:
@@ -119,21 +157,7 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
         if len(row) != len(header):
             problems.append(DataProblem(file, i, None, f"row has {len(row)} fields",
                                         f"{len(header)} fields like the header",
-                                        mapping.delimiter.join(row)))
+                                        delimiter.join(row)))
             row = (row + [""] * len(header))[: len(header)]
         rows.append(row)
-    if not rows and not problems:
-        problems.append(DataProblem(file, None, None, "the export has a header but no data "
-                                    "rows", "at least one data row"))
-    if problems:
-        raise DataValidationError(problems)
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame = frame.where(frame != "", None)  # type: ignore[call-overload]
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    missing = sorted(mapping.source_columns() - set(frame.columns))
-    if missing:
-        raise DataValidationError([DataProblem(file, 0, c, "column named in the mapping "
-                                               "is not in the export",
-                                               f"columns {list(frame.columns)}")
-                                   for c in missing])
-    return frame
+    return rows

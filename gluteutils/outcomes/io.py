@@ -112,49 +112,11 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
         raise ValueError("only UTF-8 files are supported; convert the file to UTF-8")
     skip: set[int] = set()
     if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            probs.add(None, None, f"not a readable Parquet file ({exc})", "a Parquet file")
-            probs.raise_if_any()
-            raise AssertionError("unreachable") from None
-        check_column_names(list(table.column_names), resource, probs)
-        probs.raise_if_any()
-        frame = _parquet_frame(table, resource, probs, skip, custom)
+        frame = _read_parquet_file(path, resource, probs, skip, custom)
     else:
-        raw_or_none = normalise_bytes(path.read_bytes(), probs)
-        probs.raise_if_any()
-        assert raw_or_none is not None
-        raw = raw_or_none
-        names = read_header(raw, name, delimiter, probs)
-        probs.raise_if_any()
-        assert names is not None
-        check_column_names(names, resource, probs)
-        probs.raise_if_any()
-        first_nl = raw.find(b"\n")
-        if first_nl < 0 or NON_SPACE.search(raw, first_nl) is None:
-            probs.add(None, None, "file has a header but no data rows", "at least one data row")
-            probs.raise_if_any()
-        # blank lines (pyarrow skips them, shifting row numbers) and padding spaces (pyarrow
-        # trims them around numbers) are reported by the cell-by-cell reader instead
-        # a declared instrument other than the defaults: values may be decimals, read by the
-        # one number parser cell by cell
-        suspicious = bool(custom) or needs_cell_reader(raw, delimiter)
-        table = None if suspicious else fast_table(raw, resource, delimiter)
-        if table is not None and list(table.column_names) == [f.name for f in
-                                                              S.fields(resource)]:
-            good = all_valid_frame(table, resource)
-            if good is not None:  # the common case: a clean file, fully vectorised
-                return good, pd.Series(np.arange(1, len(good) + 1), dtype="int64"), []
-        fast = None if table is None else fast_read(table, resource)
-        if fast is not None:
-            frame = fast[names] if list(fast.columns) != names else fast
-            frame.index = pd.RangeIndex(1, len(frame) + 1)
-        else:
-            if not check_encoding(raw, probs):
-                probs.raise_if_any()
-            text = raw.decode("utf-8-sig")
-            frame, skip = slow_read(text, resource, delimiter, names, probs, custom)
+        frame, skip, clean = _read_csv_file(path, name, resource, delimiter, probs, custom)
+        if clean:  # the common case: a clean file, fully vectorised
+            return frame, pd.Series(np.arange(1, len(frame) + 1), dtype="int64"), []
     check_values(frame, resource, probs, skip, custom)
     problems = sorted(probs.items, key=problem_sort_key)
     if problems and not lenient:
@@ -164,6 +126,58 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
     good = frame.loc[keep]
     rownums = pd.Series(good.index.to_numpy(), dtype="int64")
     return finish_frame(good, resource, custom), rownums, problems
+
+
+def _read_parquet_file(path: Path, resource: str, probs: ProblemLog, skip: set[int],
+                       custom: dict[str, Instrument]) -> pd.DataFrame:
+    """A Parquet file's columns as the schema's frame (column names checked first)."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        probs.add(None, None, f"not a readable Parquet file ({exc})", "a Parquet file")
+        probs.raise_if_any()
+        raise AssertionError("unreachable") from None
+    check_column_names(list(table.column_names), resource, probs)
+    probs.raise_if_any()
+    return _parquet_frame(table, resource, probs, skip, custom)
+
+
+def _read_csv_file(path: Path, name: str, resource: str, delimiter: str, probs: ProblemLog,
+                   custom: dict[str, Instrument]) -> tuple[pd.DataFrame, set[int], bool]:
+    """A CSV file as (frame, rows to skip, clean). ``clean``: every cell already valid and
+    the frame typed (the vectorised path); otherwise the frame is text or Arrow-read cells
+    for :func:`check_values`."""
+    raw_or_none = normalise_bytes(path.read_bytes(), probs)
+    probs.raise_if_any()
+    assert raw_or_none is not None
+    raw = raw_or_none
+    names = read_header(raw, name, delimiter, probs)
+    probs.raise_if_any()
+    assert names is not None
+    check_column_names(names, resource, probs)
+    probs.raise_if_any()
+    first_nl = raw.find(b"\n")
+    if first_nl < 0 or NON_SPACE.search(raw, first_nl) is None:
+        probs.add(None, None, "file has a header but no data rows", "at least one data row")
+        probs.raise_if_any()
+    # blank lines (pyarrow skips them, shifting row numbers) and padding spaces (pyarrow trims
+    # them around numbers) are reported by the cell-by-cell reader instead; so are the
+    # decimals of a declared instrument other than the defaults (the one number parser)
+    suspicious = bool(custom) or needs_cell_reader(raw, delimiter)
+    table = None if suspicious else fast_table(raw, resource, delimiter)
+    if table is not None and list(table.column_names) == [f.name for f in S.fields(resource)]:
+        good = all_valid_frame(table, resource)
+        if good is not None:
+            return good, set(), True
+    fast = None if table is None else fast_read(table, resource)
+    if fast is not None:
+        frame = fast[names] if list(fast.columns) != names else fast
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        return frame, set(), False
+    if not check_encoding(raw, probs):
+        probs.raise_if_any()
+    frame, skip = slow_read(raw.decode("utf-8-sig"), resource, delimiter, names, probs, custom)
+    return frame, skip, False
 
 
 def _parquet_frame(table: pa.Table, resource: str, probs: ProblemLog,

@@ -105,13 +105,8 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     episodes, visits = _split_tables(frame, bad_rows)
     categories = _own_categories(episodes, mapping)
     reference = str(mapping.columns.get("therapy", {}).get("reference", S.REFERENCE_THERAPY))
-    if "therapy" in categories and reference not in categories["therapy"]:
-        problems.append(DataProblem(file, None, str(mapping.columns["therapy"]["column"]),
-                                    f"the declared reference {reference!r} is not a label of "
-                                    "the export", "one of " + ", ".join(
-                                        repr(c) for c in categories["therapy"])))
-        if not lenient:
-            _raise(problems, n_rows, file)
+    if _reference_missing(categories, reference, mapping, file, problems) and not lenient:
+        _raise(problems, n_rows, file)
     ep_typed, ep_probs = validate_frame(episodes, "episodes", file, lenient=True,
                                         categories=categories)
     vi_typed, vi_probs = validate_frame(visits, "visits", file, lenient=True,
@@ -132,6 +127,19 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
                        report=problem_report(everything),
                        instruments=dict(mapping.instruments), notes=notes,
                        reference_therapy=reference)
+
+
+def _reference_missing(categories: dict[str, tuple[str, ...]], reference: str, mapping: Mapping,
+                       file: str, problems: list[DataProblem]) -> bool:
+    """True (and a problem added) when the therapy's declared comparison group is not one of
+    the export's own therapy labels."""
+    if "therapy" not in categories or reference in categories["therapy"]:
+        return False
+    problems.append(DataProblem(file, None, str(mapping.columns["therapy"]["column"]),
+                                f"the declared reference {reference!r} is not a label of the "
+                                "export", "one of " + ", ".join(
+                                    repr(c) for c in categories["therapy"])))
+    return True
 
 
 def _episode_keys(export: pd.DataFrame, mapping: Mapping, file: str,

@@ -95,6 +95,38 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
             raise ContentError(file, f"the mapping needs '{key}'")
     columns = spec.get("columns") or {}
     constants = spec.get("constants") or {}
+    _check_rules(columns, constants, file)
+    layout = spec.get("layout", "long")
+    if layout not in ("long", "wide"):
+        raise ContentError(file, "layout must be 'long' or 'wide'")
+    if layout == "wide" and not spec.get("wide"):
+        raise ContentError(file, "a wide layout needs a 'wide' list of visits")
+    source = spec.get("source") or {}
+    enc = str(source.get("encoding", "utf-8")).lower().replace("_", "-")
+    if enc not in ENCODINGS + ("utf8", "latin1", "iso-8859-1", "windows-1252"):
+        raise ContentError(file, f"encoding problem: source encoding {enc!r} is not "
+                                 f"supported; expected one of {list(ENCODINGS)}")
+    episode = spec["episode"]
+    return Mapping(
+        name=str(spec["name"]),
+        episode=[episode] if isinstance(episode, str) else list(episode),
+        columns={k: dict(v) for k, v in columns.items()},
+        constants=dict(constants),
+        layout=layout,
+        wide=list(spec.get("wide") or []),
+        identifiers=list(spec.get("identifiers") or []),
+        quasi_identifiers=list(spec.get("quasi_identifiers") or ["age_band", "sex", "site"]),
+        delimiter=str(source.get("delimiter", ",")),
+        encoding=str(source.get("encoding", "utf-8")),
+        file=file,
+        instruments=_declared_instruments(spec.get("instruments") or {}, file),
+        review_window=_review_window(spec.get("review_window"), file),
+    )
+
+
+def _check_rules(columns: dict[str, Any], constants: dict[str, Any], file: str) -> None:
+    """Every mapped column is a schema column with a well-formed rule; a therapy with its
+    own labels names its comparison group."""
     known = set(S.EPISODE_COLUMNS) | set(S.VISIT_COLUMNS)
     for col in [*columns, *constants]:
         if col not in known or col == "episode_id":
@@ -121,21 +153,14 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
             and therapy_rule["reference"] not in S.THERAPIES):
         raise ContentError(file, f"therapy reference {therapy_rule['reference']!r} is not one "
                                  f"of {list(S.THERAPIES)} (or declare labels: own)")
-    layout = spec.get("layout", "long")
-    if layout not in ("long", "wide"):
-        raise ContentError(file, "layout must be 'long' or 'wide'")
-    if layout == "wide" and not spec.get("wide"):
-        raise ContentError(file, "a wide layout needs a 'wide' list of visits")
-    source = spec.get("source") or {}
-    enc = str(source.get("encoding", "utf-8")).lower().replace("_", "-")
-    if enc not in ENCODINGS + ("utf8", "latin1", "iso-8859-1", "windows-1252"):
-        raise ContentError(file, f"encoding problem: source encoding {enc!r} is not "
-                                 f"supported; expected one of {list(ENCODINGS)}")
-    episode = spec["episode"]
-    instruments = INS.default_instruments()
-    declared = spec.get("instruments") or {}
+
+
+def _declared_instruments(declared: Any, file: str) -> dict[str, INS.Instrument]:
+    """The default instrument of each outcome column, replaced where the mapping declares
+    its own (``instruments: {pain_nprs: vas_0_1}``)."""
     if not isinstance(declared, dict):
         raise ContentError(file, "'instruments' must map outcome columns to instrument keys")
+    instruments = INS.default_instruments()
     for col, key in declared.items():
         if col not in INS.OUTCOME_COLUMNS:
             raise ContentError(file, f"instruments: '{col}' is not an outcome column; expected "
@@ -144,21 +169,7 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
             instruments[col] = INS.get_instrument(str(key))
         except KeyError as exc:
             raise ContentError(file, f"instruments: {exc.args[0]}") from None
-    return Mapping(
-        name=str(spec["name"]),
-        episode=[episode] if isinstance(episode, str) else list(episode),
-        columns={k: dict(v) for k, v in columns.items()},
-        constants=dict(constants),
-        layout=layout,
-        wide=list(spec.get("wide") or []),
-        identifiers=list(spec.get("identifiers") or []),
-        quasi_identifiers=list(spec.get("quasi_identifiers") or ["age_band", "sex", "site"]),
-        delimiter=str(source.get("delimiter", ",")),
-        encoding=str(source.get("encoding", "utf-8")),
-        file=file,
-        instruments=instruments,
-        review_window=_review_window(spec.get("review_window"), file),
-    )
+    return instruments
 
 
 def _review_window(value: Any, file: str) -> tuple[int, int] | None:

@@ -64,57 +64,20 @@ def visit_date_format(mapping: Mapping, rule: dict[str, Any]) -> str | None:
 def apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
                 problems: list[DataProblem], *, visit_format: str | None = None,
                 instrument: Instrument | None = None) -> pd.Series:
+    """One column of the mapped table from its rule: own labels, a label table, visit dates,
+    an age band (from an age or a date of birth), a unit change, or a checked number."""
     src = str(rule["column"])
     raw = export[src]
-    rows = export.index
     if rule.get("labels") == "own":  # the export's own labels, trimmed and NFKC-normalised
         return raw.map(lambda v: None if v is None else (normalise_identifier(v) or None))
     if "values" in rule:
-        table = {_key(k): v for k, v in rule["values"].items()}
-        keys = raw.map(lambda v: None if pd.isna(v) else _key(v))
-        out = keys.map(lambda k: table.get(k) if k is not None else None)
-        bad = keys.notna() & ~keys.isin(list(table))
-        for r, v in raw[bad].items():
-            problems.append(DataProblem(file, int(r), src, f"label not in the mapping for {col}",  # type: ignore[call-overload]
-                                        "one of " + ", ".join(repr(k) for k in table), str(v)))
-        return out.where(~bad, None)  # type: ignore[call-overload]
+        return _labels(raw, src, col, rule, file, problems)
     if "date_format" in rule and not rule.get("date_of_birth"):
-        d = _parse_dates(raw, src, str(rule["date_format"]), file, problems)
-        future = d > pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
-        for r, v in raw[future].items():
-            problems.append(DataProblem(file, int(r), src, "visit date in the future",  # type: ignore[call-overload]
-                                        "a date not after today", str(v)))
-        return d.where(~future)
+        return _visit_dates(raw, src, str(rule["date_format"]), file, problems)
     if rule.get("age") or rule.get("date_of_birth"):
-        if rule.get("date_of_birth"):
-            fmt = str(rule.get("date_format", "%Y-%m-%d"))
-            dob = _parse_dates(raw, src, fmt, file, problems)
-            visit_src = str(rule["visit_date"])
-            # the visit dates' problems are reported too (once: apply_mapping drops repeats
-            # when the visit_day rule reads the same column)
-            visit = _parse_dates(export[visit_src], visit_src, visit_format or fmt, file,
-                                 problems)
-            first = visit.groupby(export["__episode__"]).transform("min")
-            years = (first.dt.year - dob.dt.year) - (
-                (first.dt.month * 100 + first.dt.day) < (dob.dt.month * 100 + dob.dt.day))
-            age = years.astype("float64")
-            negative = age < 0
-            for r, v in raw[negative].items():
-                problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
-                                            "date of birth after the episode's first visit",
-                                            f"a date of birth before the first {visit_src}",
-                                            str(v)))
-            age = age.where(~negative)
-            old = age > MAX_AGE
-            for r, v in raw[old].items():
-                problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
-                                            f"age at the first visit over {MAX_AGE} years",
-                                            f"a date of birth giving an age of 0-{MAX_AGE}",
-                                            str(v)))
-            age = age.where(~old)
-        else:
-            age = _numeric(raw, src, file, problems)
-        return _age_band(age, rule, rows, src, file, problems)
+        age = (_age_from_birth(export, src, rule, file, problems, visit_format)
+               if rule.get("date_of_birth") else _numeric(raw, src, file, problems))
+        return _age_band(age, rule, export.index, src, file, problems)
     if "multiply" in rule or "add" in rule or "round" in rule:
         x = _numeric(raw, src, file, problems)
         x = x * float(rule.get("multiply", 1.0)) + float(rule.get("add", 0.0))
@@ -127,6 +90,59 @@ def apply_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], file: str,
         _check_instrument(x, raw, src, instrument, file, problems)
         return x
     return raw
+
+
+def _labels(raw: pd.Series, src: str, col: str, rule: dict[str, Any], file: str,
+            problems: list[DataProblem]) -> pd.Series:
+    """The export's labels through the rule's ``values`` table; an unknown label is named."""
+    table = {_key(k): v for k, v in rule["values"].items()}
+    keys = raw.map(lambda v: None if pd.isna(v) else _key(v))
+    out = keys.map(lambda k: table.get(k) if k is not None else None)
+    bad = keys.notna() & ~keys.isin(list(table))
+    for r, v in raw[bad].items():
+        problems.append(DataProblem(file, int(r), src, f"label not in the mapping for {col}",  # type: ignore[call-overload]
+                                    "one of " + ", ".join(repr(k) for k in table), str(v)))
+    return out.where(~bad, None)  # type: ignore[call-overload]
+
+
+def _visit_dates(raw: pd.Series, src: str, fmt: str, file: str,
+                 problems: list[DataProblem]) -> pd.Series:
+    """Visit dates in ``fmt``; a date after tomorrow is reported and left out."""
+    d = _parse_dates(raw, src, fmt, file, problems)
+    future = d > pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+    for r, v in raw[future].items():
+        problems.append(DataProblem(file, int(r), src, "visit date in the future",  # type: ignore[call-overload]
+                                    "a date not after today", str(v)))
+    return d.where(~future)
+
+
+def _age_from_birth(export: pd.DataFrame, src: str, rule: dict[str, Any], file: str,
+                    problems: list[DataProblem], visit_format: str | None) -> pd.Series:
+    """Whole years from the date of birth to the episode's first visit; a birth after that
+    visit or an age over ``MAX_AGE`` is reported and left out."""
+    raw = export[src]
+    fmt = str(rule.get("date_format", "%Y-%m-%d"))
+    dob = _parse_dates(raw, src, fmt, file, problems)
+    visit_src = str(rule["visit_date"])
+    # the visit dates' problems are reported too (once: apply_mapping drops repeats when the
+    # visit_day rule reads the same column)
+    visit = _parse_dates(export[visit_src], visit_src, visit_format or fmt, file, problems)
+    first = visit.groupby(export["__episode__"]).transform("min")
+    years = (first.dt.year - dob.dt.year) - (
+        (first.dt.month * 100 + first.dt.day) < (dob.dt.month * 100 + dob.dt.day))
+    age = years.astype("float64")
+    negative = age < 0
+    for r, v in raw[negative].items():
+        problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
+                                    "date of birth after the episode's first visit",
+                                    f"a date of birth before the first {visit_src}", str(v)))
+    age = age.where(~negative)
+    old = age > MAX_AGE
+    for r, v in raw[old].items():
+        problems.append(DataProblem(file, int(r), src,  # type: ignore[call-overload]
+                                    f"age at the first visit over {MAX_AGE} years",
+                                    f"a date of birth giving an age of 0-{MAX_AGE}", str(v)))
+    return age.where(~old)
 
 
 def _check_instrument(x: pd.Series, raw: pd.Series, src: str, instrument: Instrument | None,

@@ -78,37 +78,18 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
     (``result.attrs["suppressed"]`` is the boolean mask as nested tuples, one per row).
     """
     cols = list(table.columns)
-    one_label = [False]  # a block published with one label for every hidden cell
-
-    def label(c: Any) -> str:
-        return str(c[-1]) if isinstance(c, tuple) else str(c)
-
-    missing_col = next((c for c in cols if label(c) == "Missing"), None)
-    overall_col = next((c for c in cols if label(c) == "Overall"), None)
-    groups = [c for c in cols if c not in (missing_col, overall_col)]
-    count_cols = groups + ([overall_col] if overall_col is not None else [])
+    missing_col, overall_col, groups, count_cols = _table_one_columns(cols)
     hide = pd.DataFrame(False, index=table.index, columns=table.columns)
     variables = table.index.get_level_values(0) if isinstance(table.index, pd.MultiIndex) \
         else pd.Index([str(i) for i in table.index])
-
-    def suppress_block(rows: np.ndarray) -> None:
-        block = table.loc[rows, count_cols]
-        values = block.map(cell_count)
-        if values.isna().any().any():
-            hide.loc[rows, count_cols] = True  # unreadable counts: hide rather than guess
-            return
-        k = len(count_cols) - 1 if overall_col is not None else None
-        masked = suppress_small_cells(values.astype("int64"), threshold,
-                                      total_column=count_cols[k] if k is not None else None)
-        hide.loc[rows, count_cols] = masked.attrs["suppressed"].to_numpy()
-        one_label[0] |= not masked.attrs["two_labels"]
-
+    one_label = False  # a block published with one label for every hidden cell
     for var in pd.unique(variables):
         rows = np.asarray(variables == var)
         name = str(var)
         categorical = name.endswith("n (%)")
         if name == "n" or categorical:
-            suppress_block(rows)
+            one_label |= _suppress_block(table, hide, rows, count_cols,
+                                         overall_col is not None, threshold)
         if missing_col is not None:
             first = np.flatnonzero(rows)[0]
             m = cell_count(table.iloc[first][missing_col])
@@ -121,13 +102,41 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
                 if hide.loc[rows, c].any():
                     hide[c] = True
     out = table.astype(object).copy()
-    thr = 1 if one_label[0] else threshold  # thr 1: every hidden cell shows ``marker``
+    thr = 1 if one_label else threshold  # thr 1: every hidden cell shows ``marker``
     for i in range(len(table)):
         for j in range(len(cols)):
             if hide.iat[i, j]:
                 out.iat[i, j] = hidden_label(cell_count(table.iat[i, j]), thr, marker)
     out.attrs["suppressed"] = mask_attr(hide)
     return out, int(hide.to_numpy().sum())
+
+
+def _column_label(c: Any) -> str:
+    return str(c[-1]) if isinstance(c, tuple) else str(c)
+
+
+def _table_one_columns(cols: list[Any]) -> tuple[Any, Any, list[Any], list[Any]]:
+    """A Table 1's ``Missing`` and ``Overall`` columns (or None), its group columns, and the
+    columns that hold counts (groups, then Overall)."""
+    missing_col = next((c for c in cols if _column_label(c) == "Missing"), None)
+    overall_col = next((c for c in cols if _column_label(c) == "Overall"), None)
+    groups = [c for c in cols if c not in (missing_col, overall_col)]
+    count_cols = groups + ([overall_col] if overall_col is not None else [])
+    return missing_col, overall_col, groups, count_cols
+
+
+def _suppress_block(table: pd.DataFrame, hide: pd.DataFrame, rows: np.ndarray,
+                    count_cols: list[Any], has_overall: bool, threshold: int) -> bool:
+    """Mark in ``hide`` the cells of one variable's block (levels x count columns) that
+    :func:`suppress_small_cells` hides; True when the block is published with one label."""
+    values = table.loc[rows, count_cols].map(cell_count)
+    if values.isna().any().any():
+        hide.loc[rows, count_cols] = True  # unreadable counts: hide rather than guess
+        return False
+    masked = suppress_small_cells(values.astype("int64"), threshold,
+                                  total_column=count_cols[-1] if has_overall else None)
+    hide.loc[rows, count_cols] = masked.attrs["suppressed"].to_numpy()
+    return not masked.attrs["two_labels"]
 
 
 def suppress_counts(table: pd.DataFrame, count: str, total: str, *,

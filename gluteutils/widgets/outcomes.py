@@ -98,6 +98,32 @@ class OutcomesExplorerApp(WidgetApp):
         self.explorer = explorer
         #: How the data are named on screen and in exports.
         self.data_label = "SYNTHETIC data" if synthetic else "anonymised clinic data"
+        self._build_controls(condition)
+        self.notes = widgets.HTML()
+        self.table = widgets.HTML()
+        self.export = widgets.HTML()
+        self._keep_one = False  # set when the last therapy was re-ticked; shown once
+        self.view: ExplorerView = explorer.update(self._filters())
+        v = self.view
+        self.fig_trajectory = self._chart(plots.trajectory_figure(
+            v.trajectory, levels=THERAPIES, title="Mean score by visit (95% CI)",
+            x_title=self._x_title(), y_title=OUTCOMES["pain_nprs"]), "trajectory")
+        self.fig_responders = self._chart(plots.responder_figure(
+            v.responders, title="Responders at review (NPRS: >= 2 points and >= 30%)"),
+            "responders")
+        self.fig_km = self._chart(plots.km_figure(
+            v.km, v.at_risk, levels=THERAPIES, threshold=explorer.threshold,
+            title="Time to recovery (Kaplan-Meier)"), "kaplan-meier")
+        self._render_text()
+        for w in (self.condition, self.outcome, self.age, self.sex):
+            w.observe(self._on_change, names="value")
+        self.figure_format.observe(self._on_format, names="value")
+        for box in self.therapy_boxes.values():
+            box.observe(self._on_therapy, names="value")
+        self.root = self._layout()
+
+    def _build_controls(self, condition: str) -> None:
+        """The filter controls and the chart-format switch (not yet wired)."""
         self.condition = widgets.Dropdown(
             options=[(CONDITION_LABELS[c], c) for c in CONDITIONS], value=condition,
             description="Condition", style={"description_width": "80px"},
@@ -119,38 +145,20 @@ class OutcomesExplorerApp(WidgetApp):
             t: widgets.Checkbox(value=True, description=THERAPY_LABELS[t], indent=False,
                                 layout=widgets.Layout(width="240px"))
             for t in THERAPIES}
-        self.notes = widgets.HTML()
-        self.table = widgets.HTML()
-        self.export = widgets.HTML()
         self.figure_format = widgets.ToggleButtons(
             options=[(label, key) for key, label in FIGURE_FORMATS.items()], value="png",
             description="Save charts as", style={"description_width": "100px",
                                                  "button_width": "170px"})
-        self._keep_one = False  # set when the last therapy was re-ticked; shown once
-        self.view: ExplorerView = explorer.update(self._filters())
-        v = self.view
-        self.fig_trajectory = self._chart(plots.trajectory_figure(
-            v.trajectory, levels=THERAPIES, title="Mean score by visit (95% CI)",
-            x_title=self._x_title(), y_title=OUTCOMES["pain_nprs"]), "trajectory")
-        self.fig_responders = self._chart(plots.responder_figure(
-            v.responders, title="Responders at review (NPRS: >= 2 points and >= 30%)"),
-            "responders")
-        self.fig_km = self._chart(plots.km_figure(
-            v.km, v.at_risk, levels=THERAPIES, threshold=explorer.threshold,
-            title="Time to recovery (Kaplan-Meier)"), "kaplan-meier")
-        self._render_text()
-        for w in (self.condition, self.outcome, self.age, self.sex):
-            w.observe(self._on_change, names="value")
-        self.figure_format.observe(self._on_format, names="value")
-        for box in self.therapy_boxes.values():
-            box.observe(self._on_therapy, names="value")
+
+    def _layout(self) -> widgets.VBox:
+        """Controls, captions (with this app's data label), charts, table and exports."""
         texts = dict(CAPTIONS, caveat=CAPTIONS["caveat"].replace(
             "SYNTHETIC data", self.data_label))
         caption = {k: widgets.HTML(f"<p style='max-width:700px;font-size:12px'>{html.escape(t)}"
                                    "</p>") for k, t in texts.items()}
         boxes = widgets.GridBox(list(self.therapy_boxes.values()),
                                 layout=widgets.Layout(grid_template_columns="repeat(3, 250px)"))
-        self.root = widgets.VBox([
+        return widgets.VBox([
             widgets.HBox([self.condition, self.outcome]),
             widgets.HBox([self.age, self.sex]),
             widgets.HTML("<b>Therapies</b>"), boxes,

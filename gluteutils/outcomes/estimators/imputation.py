@@ -120,78 +120,98 @@ class MultipleImputation(AdjustedEstimator):
         parts = []
         skipped: list[dict[str, Any]] = []
         for key, group in split_groups(df, self.by):
-            data = group.loc[:, cols].dropna(subset=[c for c in cols if c != self.outcome])
-            data = data.assign(**{self.treatment: data[self.treatment].astype(str)})
-            # group sizes count the people with an observed outcome (the imputation model's)
-            kept, notes = fit_groups_only(data.dropna(subset=[self.outcome]), self.treatment,
-                                          self.reference, by=self.by, key=key,
-                                          min_size=self.min_group_size)
-            skipped += notes
-            if kept is None:
-                continue
-            data = data[data[self.treatment].isin(set(kept[self.treatment]))]
-            levels = sorted(set(data[self.treatment]) - {self.reference})
-            cov = usable_covariates(data, self.covariates)
-            x = dummy_columns(data, cov)
-            x.columns = [f"x{i}" for i in range(x.shape[1])]
-            frame = pd.DataFrame({"y": data[self.outcome].astype(float),
-                                  "b": data[self.baseline].astype(float)}, index=data.index)
-            trt = pd.DataFrame({f"t{i}": (data[self.treatment] == lv).astype(float)
-                                for i, lv in enumerate(levels)}, index=data.index)
-            frame = pd.concat([frame, trt, x], axis=1)
-            t_terms = list(trt.columns)
-            x_terms = list(x.columns)
-            mice_data = StableMICEData(
-                frame, rng=np.random.default_rng(group_seed(self.seed, key)))
-            # an imputation term collinear with the others (e.g. a treatment x baseline
-            # interaction when everyone in that arm has the same baseline) is left out
-            observed = frame.dropna(subset=["y"])
-            terms = pd.DataFrame({"Intercept": 1.0, "b": observed["b"],
-                                  **{t: observed[t] for t in t_terms},
-                                  **{f"{t}:b": observed[t] * observed["b"] for t in t_terms},
-                                  **{c: observed[c] for c in x_terms}})
-            dropped = aliased_columns(terms, keep=["Intercept", "b", *t_terms])
-            words = {f"t{i}:b": f"{self.treatment} {lv!r} x {self.baseline}"
-                     for i, lv in enumerate(levels)}
-            words.update({f"t{i}": f"{self.treatment} {lv!r}" for i, lv in enumerate(levels)})
-            for c in dropped:
-                skipped.append(skip_record(self.by, key, "", len(frame), self.min_group_size,
-                                     f"{group_label(self.by, key)}: imputation term "
-                                     f"{words.get(c, 'covariate column ' + c)!r} "
-                                     f"left out (collinear with the others)"))
-            imp = " + ".join(c for c in ["b", *t_terms, *[f"{t}:b" for t in t_terms],
-                                         *x_terms] if c not in dropped)
-            mice_data.set_imputer("y", formula=imp, fit_kwds={"method": "qr"})
-            analysis = "y ~ " + " + ".join(["b", *t_terms, *x_terms])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    result = MICE(analysis, sm.OLS, mice_data,
-                                  fit_kwds={"method": "qr"}).fit(self.n_burnin,
-                                                                   self.n_imputations)
-                except (np.linalg.LinAlgError, ValueError) as exc:
-                    skipped.append(skip_record(self.by, key, "", len(frame), self.min_group_size,
-                                         f"{group_label(self.by, key)}: multiple imputation "
-                                         f"could not be fitted ({exc})"))
-                    continue
-            names = list(result.model.exog_names) if hasattr(result.model, "exog_names") else (
-                ["Intercept", "b", *t_terms, *x_terms])
-            params = pd.Series(np.asarray(result.params), index=names)
-            bse = pd.Series(np.asarray(result.bse), index=names)
-            ci = np.asarray(result.conf_int(alpha=self.alpha))
-            pv = np.asarray(result.pvalues)
-            rows = []
-            for i, lv in enumerate(levels):
-                j = names.index(f"t{i}")
-                rows.append({"treatment": lv, "reference": self.reference,
-                             "estimate": float(params.iloc[j]), "se": float(bse.iloc[j]),
-                             "ci_lower": float(ci[j, 0]), "ci_upper": float(ci[j, 1]),
-                             "p_value": float(pv[j]), "n": len(frame),
-                             "fmi": float(np.asarray(result.frac_miss_info)[j])})
-            table = pd.DataFrame(rows)
-            if self.by is not None:
-                table.insert(0, self.by, key)
-            parts.append(table)
+            table = self._fit_group(key, group, cols, skipped)
+            if table is not None:
+                parts.append(table)
         self._skipped = skipped
         self._summary = stack_or_error(parts, skipped, "multiple imputation")
         return self
+
+    def _fit_group(self, key: Any, group: pd.DataFrame, cols: list[str],
+                   skipped: list[dict[str, Any]]) -> pd.DataFrame | None:
+        """One ``by`` group's pooled treatment effects (None when it cannot be fitted)."""
+        data = group.loc[:, cols].dropna(subset=[c for c in cols if c != self.outcome])
+        data = data.assign(**{self.treatment: data[self.treatment].astype(str)})
+        # group sizes count the people with an observed outcome (the imputation model's)
+        kept, notes = fit_groups_only(data.dropna(subset=[self.outcome]), self.treatment,
+                                      self.reference, by=self.by, key=key,
+                                      min_size=self.min_group_size)
+        skipped += notes
+        if kept is None:
+            return None
+        data = data[data[self.treatment].isin(set(kept[self.treatment]))]
+        levels = sorted(set(data[self.treatment]) - {self.reference})
+        frame, t_terms, x_terms = self._design(data, levels)
+        mice_data = StableMICEData(frame, rng=np.random.default_rng(group_seed(self.seed, key)))
+        dropped = self._aliased_terms(frame, t_terms, x_terms, levels, key, skipped)
+        imp = " + ".join(c for c in ["b", *t_terms, *[f"{t}:b" for t in t_terms],
+                                     *x_terms] if c not in dropped)
+        mice_data.set_imputer("y", formula=imp, fit_kwds={"method": "qr"})
+        analysis = "y ~ " + " + ".join(["b", *t_terms, *x_terms])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = MICE(analysis, sm.OLS, mice_data,
+                              fit_kwds={"method": "qr"}).fit(self.n_burnin, self.n_imputations)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                skipped.append(skip_record(self.by, key, "", len(frame), self.min_group_size,
+                                           f"{group_label(self.by, key)}: multiple imputation "
+                                           f"could not be fitted ({exc})"))
+                return None
+        names = list(result.model.exog_names) if hasattr(result.model, "exog_names") else (
+            ["Intercept", "b", *t_terms, *x_terms])
+        table = self._pooled_rows(result, names, levels, len(frame))
+        if self.by is not None:
+            table.insert(0, self.by, key)
+        return table
+
+    def _design(self, data: pd.DataFrame,
+                levels: list[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
+        """The imputation frame: ``y`` (outcome), ``b`` (baseline), ``t<i>`` (treatment
+        indicators), ``x<i>`` (covariate dummies); returns it with the t and x names."""
+        cov = usable_covariates(data, self.covariates)
+        x = dummy_columns(data, cov)
+        x.columns = [f"x{i}" for i in range(x.shape[1])]
+        frame = pd.DataFrame({"y": data[self.outcome].astype(float),
+                              "b": data[self.baseline].astype(float)}, index=data.index)
+        trt = pd.DataFrame({f"t{i}": (data[self.treatment] == lv).astype(float)
+                            for i, lv in enumerate(levels)}, index=data.index)
+        frame = pd.concat([frame, trt, x], axis=1)
+        return frame, list(trt.columns), list(x.columns)
+
+    def _aliased_terms(self, frame: pd.DataFrame, t_terms: list[str], x_terms: list[str],
+                       levels: list[str], key: Any, skipped: list[dict[str, Any]]) -> list[str]:
+        """Imputation terms collinear with the others (e.g. a treatment x baseline interaction
+        when everyone in that arm has the same baseline): left out, each one named."""
+        observed = frame.dropna(subset=["y"])
+        terms = pd.DataFrame({"Intercept": 1.0, "b": observed["b"],
+                              **{t: observed[t] for t in t_terms},
+                              **{f"{t}:b": observed[t] * observed["b"] for t in t_terms},
+                              **{c: observed[c] for c in x_terms}})
+        dropped = aliased_columns(terms, keep=["Intercept", "b", *t_terms])
+        words = {f"t{i}:b": f"{self.treatment} {lv!r} x {self.baseline}"
+                 for i, lv in enumerate(levels)}
+        words.update({f"t{i}": f"{self.treatment} {lv!r}" for i, lv in enumerate(levels)})
+        for c in dropped:
+            skipped.append(skip_record(self.by, key, "", len(frame), self.min_group_size,
+                                       f"{group_label(self.by, key)}: imputation term "
+                                       f"{words.get(c, 'covariate column ' + c)!r} "
+                                       f"left out (collinear with the others)"))
+        return list(dropped)
+
+    def _pooled_rows(self, result: Any, names: list[str], levels: list[str],
+                     n: int) -> pd.DataFrame:
+        """Rubin-pooled estimate, SE, CI, p and fraction of missing information per arm."""
+        params = pd.Series(np.asarray(result.params), index=names)
+        bse = pd.Series(np.asarray(result.bse), index=names)
+        ci = np.asarray(result.conf_int(alpha=self.alpha))
+        pv = np.asarray(result.pvalues)
+        rows = []
+        for i, lv in enumerate(levels):
+            j = names.index(f"t{i}")
+            rows.append({"treatment": lv, "reference": self.reference,
+                         "estimate": float(params.iloc[j]), "se": float(bse.iloc[j]),
+                         "ci_lower": float(ci[j, 0]), "ci_upper": float(ci[j, 1]),
+                         "p_value": float(pv[j]), "n": n,
+                         "fmi": float(np.asarray(result.frac_miss_info)[j])})
+        return pd.DataFrame(rows)

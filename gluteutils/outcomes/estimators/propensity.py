@@ -82,6 +82,48 @@ class PropensityWeighting(Estimator):
             cov = [self.baseline, *cov]
         return dummy_columns(data, cov)
 
+    def _weights(self, x: pd.DataFrame, codes: np.ndarray, n_levels: int,
+                 key: Any) -> tuple[np.ndarray, bool]:
+        """Stabilised inverse-probability weights from a multinomial logit propensity model,
+        truncated at ``self.truncate`` quantiles; and whether the model converged (a warning
+        when it did not)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ps_model = sm.MNLogit(codes, sm.add_constant(x, has_constant="add")).fit(
+                disp=False, method="bfgs", maxiter=500)
+        converged = bool(getattr(ps_model, "mle_retvals", {}).get("converged", False))
+        if not converged:
+            warnings.warn(f"the propensity model (MNLogit) did not converge"
+                          f"{'' if key is None else f' for {self.by} = {key}'}: the "
+                          f"weights and the weighted estimate are unreliable",
+                          RuntimeWarning, stacklevel=3)
+        probs = np.asarray(ps_model.predict(sm.add_constant(x, has_constant="add")))
+        p_own = probs[np.arange(len(codes)), codes]
+        marginal = np.bincount(codes, minlength=n_levels) / len(codes)
+        w = marginal[codes] / p_own
+        lo, hi = np.quantile(w, self.truncate)
+        return np.clip(w, lo, hi), converged
+
+    def _balance_rows(self, data: pd.DataFrame, x: pd.DataFrame, w: np.ndarray,
+                      levels: list[str], key: Any) -> list[dict[str, Any]]:
+        """Standardised mean differences of every design column, before and after
+        weighting, for each treatment against the reference."""
+        rows = []
+        for level in levels[1:]:
+            pair = data[self.treatment].isin([level, self.reference]).to_numpy()
+            t = (data[self.treatment] == level).to_numpy()[pair]
+            for col in x.columns:
+                v = x[col].to_numpy()[pair]
+                row: dict[str, Any] = {
+                    "treatment": level, "reference": self.reference, "covariate": col,
+                    "smd_before": standardised_difference(v, t),
+                    "smd_after": standardised_difference(v, t, w[pair]),
+                }
+                if self.by is not None:
+                    row = {self.by: key, **row}
+                rows.append(row)
+        return rows
+
     def fit(self, df: pd.DataFrame) -> PropensityWeighting:
         cols = [self.outcome, self.treatment, *self.covariates]
         if self.baseline:
@@ -96,38 +138,11 @@ class PropensityWeighting(Estimator):
             x = self._design(data)
             levels = [self.reference] + sorted(set(data[self.treatment]) - {self.reference})
             codes = pd.Categorical(data[self.treatment], categories=levels).codes
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ps_model = sm.MNLogit(codes, sm.add_constant(x, has_constant="add")).fit(
-                    disp=False, method="bfgs", maxiter=500)
-            converged = bool(getattr(ps_model, "mle_retvals", {}).get("converged", False))
+            w, converged = self._weights(x, codes, len(levels), key)
             self.converged_[key] = converged
-            if not converged:
-                warnings.warn(f"the propensity model (MNLogit) did not converge"
-                              f"{'' if key is None else f' for {self.by} = {key}'}: the "
-                              f"weights and the weighted estimate are unreliable",
-                              RuntimeWarning, stacklevel=2)
-            probs = np.asarray(ps_model.predict(sm.add_constant(x, has_constant="add")))
-            p_own = probs[np.arange(len(codes)), codes]
-            marginal = np.bincount(codes, minlength=len(levels)) / len(codes)
-            w = marginal[codes] / p_own
-            lo, hi = np.quantile(w, self.truncate)
-            w = np.clip(w, lo, hi)
             data = data.assign(_w=w)
             all_w.append(pd.Series(w, index=data.index))
-            for level in levels[1:]:
-                pair = data[self.treatment].isin([level, self.reference]).to_numpy()
-                t = (data[self.treatment] == level).to_numpy()[pair]
-                for col in x.columns:
-                    v = x[col].to_numpy()[pair]
-                    row: dict[str, Any] = {
-                        "treatment": level, "reference": self.reference, "covariate": col,
-                        "smd_before": standardised_difference(v, t),
-                        "smd_after": standardised_difference(v, t, w[pair]),
-                    }
-                    if self.by is not None:
-                        row = {self.by: key, **row}
-                    balance.append(row)
+            balance += self._balance_rows(data, x, w, levels, key)
             rhs = treatment_term(self.treatment, self.reference)
             if self.baseline:
                 rhs += f" + {self.baseline}"

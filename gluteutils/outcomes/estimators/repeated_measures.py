@@ -93,24 +93,7 @@ class RepeatedMeasures(Estimator):
         rows = []
         n_subjects = int(data[self.subject].nunique())
         for level in levels:
-            main = f"{prefix}{level}]"
-            targets: list[tuple[Any, np.ndarray]] = []
-            if self.interaction:
-                for t in times:
-                    c = np.zeros(len(names))
-                    if not self.change_from_first:
-                        c[names.index(main)] = 1.0
-                    elif t == times[0]:
-                        continue
-                    inter = f"{main}:C({self.time})[T.{t}]"
-                    if inter in names:
-                        c[names.index(inter)] = 1.0
-                    targets.append((t, c))
-            else:
-                c = np.zeros(len(names))
-                c[names.index(main)] = 1.0
-                targets.append(("all", c))
-            for t, c in targets:
+            for t, c in self._contrasts(names, f"{prefix}{level}]", times):
                 test = result.t_test(c[None, :])
                 lo, hi = np.asarray(test.conf_int(alpha=self.alpha)).ravel()
                 rows.append({"treatment": level, "reference": self.reference, "time": t,
@@ -121,3 +104,24 @@ class RepeatedMeasures(Estimator):
                              "n": n_subjects})
         self._summary = pd.DataFrame(rows)
         return self
+
+    def _contrasts(self, names: list[str], main: str,
+                   times: list[Any]) -> list[tuple[Any, np.ndarray]]:
+        """The contrast vectors of one treatment's effect: at each time (with the
+        interaction; from the first time when ``change_from_first``) or overall."""
+        targets: list[tuple[Any, np.ndarray]] = []
+        if not self.interaction:
+            c = np.zeros(len(names))
+            c[names.index(main)] = 1.0
+            return [("all", c)]
+        for t in times:
+            c = np.zeros(len(names))
+            if not self.change_from_first:
+                c[names.index(main)] = 1.0
+            elif t == times[0]:
+                continue
+            inter = f"{main}:C({self.time})[T.{t}]"
+            if inter in names:
+                c[names.index(inter)] = 1.0
+            targets.append((t, c))
+        return targets
