@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from gluteutils.outcomes import schema as S
@@ -186,6 +187,59 @@ def all_valid_frame(table: pa.Table, resource: str) -> pd.DataFrame | None:
             if (base != day0).any() or (base & frame["grc"].notna().to_numpy()).any():
                 return None
     return frame
+
+
+def suspect_rows(table: pa.Table, resource: str) -> np.ndarray | None:
+    """0-based rows of a typed table that may hold a bad cell, found in Arrow: a superset of
+    the rows a row-level check of :func:`gluteutils.outcomes.value_checks.check_values`
+    rejects (required value missing, integer out of range, unknown label, malformed id, the
+    visit rules). None when a primary key may repeat (a check across rows), so the caller
+    checks every row. Locating one bad cell then costs about as much as a clean load."""
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for f in S.fields(resource):
+        arr = table.column(f.name)
+        if f.required and arr.null_count:
+            bad |= arr.is_null().to_numpy(zero_copy_only=False)
+        if f.kind == "integer":
+            lo = -(2**31) if f.minimum is None else f.minimum
+            hi = 2**31 - 1 if f.maximum is None else f.maximum
+            vals = arr.fill_null(lo).to_numpy() if arr.null_count else arr.to_numpy()
+            bad |= (vals < lo) | (vals > hi)
+        elif f.kind == "category":
+            assert f.values is not None
+            known = pc.is_in(arr, value_set=pa.array(list(f.values), type=arr.type))
+            bad |= ~known.fill_null(True).to_numpy(zero_copy_only=False)
+        elif f.kind == "id":
+            assert f.pattern is not None
+            ok = pc.match_substring_regex(arr, f.pattern).fill_null(True)
+            bad |= ~ok.to_numpy(zero_copy_only=False)
+    if resource == "visits":
+        base = pc.equal(table.column("visit_type"), "baseline").fill_null(False).to_numpy(
+            zero_copy_only=False)
+        day = table.column("visit_day")
+        day0 = pc.equal(day, 0).fill_null(False).to_numpy(zero_copy_only=False)
+        bad |= (base != day0) | (base & table.column("grc").is_valid().to_numpy(
+            zero_copy_only=False))
+    if _key_may_repeat(table, resource):
+        return None
+    return np.flatnonzero(bad)
+
+
+def _key_may_repeat(table: pa.Table, resource: str) -> bool:
+    """True when two rows may share a primary key. Valid ids are compared as numbers (fast);
+    with a malformed id anywhere Arrow groups the key columns instead. A false alarm only
+    sends the caller to the full check; a real repeat is never missed."""
+    key = list(S.PRIMARY_KEYS[resource])
+    ids = _id_numbers(table.column(key[0]).combine_chunks())
+    if ids is None:
+        counts = table.select(key).group_by(key).aggregate([([], "count_all")])
+        return bool(counts.num_rows) and pc.max(counts.column("count_all")).as_py() > 1
+    if len(key) == 2:
+        day = table.column(key[1])
+        days = (day.fill_null(-1) if day.null_count else day).to_numpy().astype(np.int64)
+        ids = ids * 8192 + days  # a day outside 0..8190 may collide: a false alarm at most
+    ordered = np.sort(ids)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def fast_read(table: pa.Table, resource: str) -> pd.DataFrame:

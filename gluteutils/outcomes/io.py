@@ -33,6 +33,7 @@ from gluteutils.outcomes.arrow_reader import (
     fast_table,
     needs_cell_reader,
     slow_read,
+    suspect_rows,
 )
 from gluteutils.outcomes.instruments import Instrument
 from gluteutils.outcomes.numbers import parse_numbers  # noqa: F401 (re-exported)
@@ -114,7 +115,8 @@ def _read_any(file: str | Path, resource: str, delimiter: str, encoding: str,
     if path.suffix.lower() in (".parquet", ".pq"):
         frame = _read_parquet_file(path, resource, probs, skip, custom)
     else:
-        frame, skip, clean = _read_csv_file(path, name, resource, delimiter, probs, custom)
+        frame, skip, clean = _read_csv_file(path, name, resource, delimiter, probs, custom,
+                                            lenient)
         if clean:  # the common case: a clean file, fully vectorised
             return frame, pd.Series(np.arange(1, len(frame) + 1), dtype="int64"), []
     check_values(frame, resource, probs, skip, custom)
@@ -143,7 +145,8 @@ def _read_parquet_file(path: Path, resource: str, probs: ProblemLog, skip: set[i
 
 
 def _read_csv_file(path: Path, name: str, resource: str, delimiter: str, probs: ProblemLog,
-                   custom: dict[str, Instrument]) -> tuple[pd.DataFrame, set[int], bool]:
+                   custom: dict[str, Instrument],
+                   lenient: bool) -> tuple[pd.DataFrame, set[int], bool]:
     """A CSV file as (frame, rows to skip, clean). ``clean``: every cell already valid and
     the frame typed (the vectorised path); otherwise the frame is text or Arrow-read cells
     for :func:`check_values`."""
@@ -169,6 +172,8 @@ def _read_csv_file(path: Path, name: str, resource: str, delimiter: str, probs: 
         good = all_valid_frame(table, resource)
         if good is not None:
             return good, set(), True
+        if not lenient:
+            _raise_suspect_rows(table, resource, probs)
     fast = None if table is None else fast_read(table, resource)
     if fast is not None:
         frame = fast[names] if list(fast.columns) != names else fast
@@ -178,6 +183,19 @@ def _read_csv_file(path: Path, name: str, resource: str, delimiter: str, probs: 
         probs.raise_if_any()
     frame, skip = slow_read(raw.decode("utf-8-sig"), resource, delimiter, names, probs, custom)
     return frame, skip, False
+
+
+def _raise_suspect_rows(table: pa.Table, resource: str, probs: ProblemLog) -> None:
+    """Strict reading of a typed table that failed the all-valid check: run the cell checks on
+    the suspect rows only (:func:`suspect_rows`) and raise what they find. Returns (and the
+    caller checks every row) when a key may repeat or the suspects hold no problem."""
+    rows = suspect_rows(table, resource)
+    if rows is None or not len(rows):
+        return
+    subset = fast_read(table.take(pa.array(rows)), resource)
+    subset.index = pd.Index(rows + 1)
+    check_values(subset, resource, probs, set())
+    probs.raise_if_any()
 
 
 def _parquet_frame(table: pa.Table, resource: str, probs: ProblemLog,

@@ -119,8 +119,10 @@ def _check_visit_rules(frame: pd.DataFrame, rows: np.ndarray, skip_mask: np.ndar
                        "visit_type 'baseline' exactly when visit_day is 0", vtype[bad])
     bad = base & frame["grc"].notna().to_numpy() & ~skip_mask
     if bad.any():
+        given = frame["grc"].to_numpy(dtype="float64", na_value=np.nan)[bad]
         probs.add_rows(rows[bad], "grc", "global rating of change given at baseline",
-                       "an empty grc at the baseline visit", frame["grc"].to_numpy()[bad])
+                       "an empty grc at the baseline visit",
+                       [int(v) if float(v).is_integer() else v for v in given])
 
 
 def finish_frame(frame: pd.DataFrame, resource: str,
