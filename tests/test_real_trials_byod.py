@@ -67,10 +67,11 @@ KNEE: dict[str, Any] = {
 TRIAL_PLAN = byod.AnalysisPlan(cov_type="nonrobust")  # the trials' classical OLS ANCOVA
 
 
-def _needs_instruments(spec: dict[str, Any]) -> Any:
+def _with_instruments(spec: dict[str, Any]) -> Any:
+    """Read the mapping; its declared instrument must arrive (never a silent skip)."""
     m = read_mapping(spec)
-    if not any("instrument" in name and value for name, value in vars(m).items()):
-        pytest.skip("the mapping format does not read 'instruments:' yet (data path, H-A)")
+    declared = [value for name, value in vars(m).items() if "instrument" in name and value]
+    assert declared, f"{spec['name']}: the mapping lost its 'instruments:' declaration"
     return m
 
 
@@ -92,7 +93,7 @@ def chow_wide() -> pd.DataFrame:
     (84, "vas3", -0.235, 90),   # 12 weeks: -2.35 cm (-3.26 to -1.43), n 90 -> /10
 ])
 def test_chow_neck_pain_vas_0_1(chow_wide, follow_up, column, published, n):
-    m = _needs_instruments(CHOW)
+    m = _with_instruments(CHOW)
     plan = byod.AnalysisPlan(follow_up=follow_up, cov_type="nonrobust")
     r = byod.run(SHARED_DATA / "neck_pain_chow2006_lllt.csv", m, k=5, seed=0, plan=plan)
     assert r.problems.empty and r.instrument.key == "vas_0_1"
@@ -104,7 +105,7 @@ def test_chow_neck_pain_vas_0_1(chow_wide, follow_up, column, published, n):
 
 
 def test_knee_likert_1_5():
-    m = _needs_instruments(KNEE)
+    m = _with_instruments(KNEE)
     raw = pd.read_csv(SHARED_DATA / "knee_sports_injury_tutz_catdata.csv")
     r = byod.run(SHARED_DATA / "knee_sports_injury_tutz_catdata.csv", m, k=5, seed=0,
                  plan=TRIAL_PLAN)
