@@ -86,13 +86,61 @@ def test_no_under_triage_and_full_red_flag_sensitivity(table: pd.DataFrame) -> N
     assert s.loc["red-flag sensitivity (emergency or urgent)", "value"] == 1.0
 
 
+#: Gaps found by the blind set (vignettes/blind_2026_12_07.yaml) and not fixed yet; each is
+#: a strict xfail below, so a fix shows up (then remove it here). See data/questionnaire/README.md.
+BLIND_GAPS = {
+    "b02_chronic_prostatitis_cpps_not_in_list": "chronic prostatitis read as pudendal neuralgia",
+    "b03_pelvic_congestion_not_in_list": "pelvic congestion read as endometriosis",
+    "b06_athletic_pubalgia_not_in_list": "inguinal-related groin pain read as hip impingement",
+    "b29_iliac_endofibrosis_cyclist": "no question for pain only at maximal effort",
+}
+
+
 def test_conditions_outside_the_list_reach_cannot_tell(table: pd.DataFrame) -> None:
+    table = table[~table["id"].isin(BLIND_GAPS)]
     outside = table[table["expected_cannot_tell"]]
     assert len(outside) >= 4
     assert outside["cannot_tell"].all(), outside
     assert (outside["confidence"] != "high").all()
     inside = table[table["expected_top"].notna()]
     assert not inside["cannot_tell"].any(), inside[inside["cannot_tell"]]
+
+
+@pytest.mark.xfail(strict=True, reason="blind-set gap, not fixed yet (BLIND_GAPS)")
+@pytest.mark.parametrize("vid", sorted(BLIND_GAPS))
+def test_blind_set_gaps(table: pd.DataFrame, vid: str) -> None:
+    row = table.set_index("id").loc[vid]
+    assert row["cannot_tell"] == row["expected_cannot_tell"]
+
+
+@pytest.mark.parametrize("flag, level", [
+    ("rf_leg_swollen", "urgent"), ("rf_blood_thinner_bruise", "emergency")])
+def test_outside_list_flags_reach_their_level_and_cannot_tell(flag: str, level: str) -> None:
+    r = assess({**NO_FLAGS, flag: True, "age": 40, "location": "deep_buttock"})
+    assert r.level == level and r.cannot_tell and r.top is None and r.plan == ()
+
+
+def test_fever_with_bladder_trouble_is_an_emergency_that_cannot_tell() -> None:
+    r = assess({**NO_FLAGS, "rf_fever": True, "rf_bladder_bowel": True})
+    assert r.level == "emergency" and r.cannot_tell
+
+
+def test_giant_cell_arteritis_symptoms_are_urgent_and_pmr_stays_ranked() -> None:
+    r = assess({**NO_FLAGS, "rf_headache_jaw_vision": True, "age": 74, "both_sides": True,
+                "shoulder_girdle": True, "morning_stiffness": True})
+    assert r.level == "urgent" and r.top == "polymyalgia_rheumatica"
+
+
+def test_postpartum_pain_on_loading_is_urgent() -> None:
+    r = assess({**NO_FLAGS, "age": 32, "pregnancy_postpartum": True, "impact_pain": True,
+                "location": "dimple_low_back"})
+    assert r.level == "urgent" and r.top == "bone_stress_injury"
+
+
+def test_severe_new_unexplained_pain_at_75_is_urgent() -> None:
+    base = {**NO_FLAGS, "age": 80, "nprs": 8, "duration": "under_3_days", "onset": "unsure"}
+    assert assess(base).level == "urgent"
+    assert assess({**base, "age": 60}).level != "urgent"
 
 
 def test_cannot_tell_shows_no_cause_and_routes_to_a_clinician() -> None:
