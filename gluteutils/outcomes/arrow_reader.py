@@ -282,8 +282,15 @@ def slow_read(text: str, resource: str, delimiter: str, names: list[str],
         except StopIteration:
             break
         except csv.Error as exc:  # e.g. a stray carriage return inside an unquoted field
-            probs.add(i, None, f"row cannot be read as CSV ({exc})",
-                      "fields separated by the declared delimiter")
+            message = ("a carriage return (\\r) on its own inside the row" if "new-line" in
+                       str(exc) else f"row cannot be read as CSV ({exc})")
+            probs.add(i, None, message, "fields separated by the declared delimiter, rows ending "
+                      "in LF or CRLF")
+            bad_rows.add(i)
+            continue
+        if [c.strip().lstrip("\ufeff") for c in row] == names:
+            probs.add(i, None, "the header row is repeated here (two files joined into one?)",
+                      "one header line, at the top", delimiter.join(row)[:60])
             bad_rows.add(i)
             continue
         if len(row) != len(names):

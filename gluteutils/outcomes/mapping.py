@@ -61,6 +61,8 @@ from gluteutils.outcomes.mapping_rules import (  # noqa: F401 (re-exported)
     apply_missing_codes,
     apply_rule,
     apply_wide_rule,
+    check_birth_dates,
+    check_identifiers,
     normalise_identifier,
     normalise_identifiers,
     rule_sources,
@@ -85,9 +87,13 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     n_rows = len(export)
     apply_missing_codes(export, mapping, notes)
     normalise_identifiers(export, mapping, notes)
+    check_identifiers(export, mapping, file, problems)
     export, keyed_rows = _episode_keys(export, mapping, file, problems)
+    check_birth_dates(export, mapping, file, problems)
     values, problems = _mapped_values(export, mapping, file, problems)
     frame, derive = _episode_frame(values, export, mapping, seed)
+    problems += [_in_export_terms(p, mapping)
+                 for p in _same_day_visits(frame, export, mapping, file)]
     # episodes that lost every visit (wide rows with no cell filled) are not dropped silently
     if mapping.layout == "wide":
         for r in sorted(set(keyed_rows) - {int(i) for i in frame.index}):
@@ -157,7 +163,17 @@ def _episode_keys(export: pd.DataFrame, mapping: Mapping, file: str,
     no_key = keyless.any(axis=1).to_numpy()
     export.loc[no_key, "__episode__"] = [f"\x00row {r}" for r in export.index[no_key]]
     keyed_rows = [int(r) for r in export.index]
-    if mapping.layout == "wide":
+    if mapping.layout == "wide":  # one row per episode: a repeated key is named, not merged
+        first: dict[str, int] = {}
+        for r, key in export.loc[~no_key, "__episode__"].items():
+            if key in first:
+                problems.append(DataProblem(
+                    file, int(r), "/".join(mapping.episode),  # type: ignore[call-overload]
+                    f"the episode key is on row {first[key]} too (a wide export has one row "
+                    "per episode)", "each episode on one row",
+                    str(key).replace("\x1f", "/")))
+            else:
+                first[key] = int(r)  # type: ignore[call-overload]
         export = wide_to_long(export, mapping)
     return export, keyed_rows
 
@@ -220,6 +236,39 @@ def _episode_frame(values: dict[str, Any], export: pd.DataFrame, mapping: Mappin
     return frame, derive
 
 
+def _same_day_visits(frame: pd.DataFrame, export: pd.DataFrame, mapping: Mapping,
+                     file: str) -> list[DataProblem]:
+    """Two visits of one episode on the same day: the later row is named (an exact copy of
+    an earlier row says so), never merged or kept twice."""
+    if "visit_day" not in frame or mapping.layout == "wide":
+        return []  # wide: only a repeated episode key (named by _episode_keys) repeats a day
+    day = pd.to_numeric(frame["visit_day"], errors="coerce")
+    ok = day.notna().to_numpy()
+    keys = pd.DataFrame({"e": frame["episode_id"].to_numpy()[ok], "d": day.to_numpy()[ok]},
+                        index=frame.index[ok])
+    dup = keys.duplicated(keep=False)
+    out: list[DataProblem] = []
+    if not dup.any():
+        return out
+    source = [c for c in export.columns if not (c.startswith("__") and c.endswith("__"))]
+    first: dict[tuple[Any, float], int] = {}
+    for r, e, d in zip(keys.index[dup], keys["e"][dup], keys["d"][dup], strict=True):
+        if (e, d) not in first:
+            first[(e, d)] = int(r)
+            continue
+        r0 = first[(e, d)]
+        copy = export.loc[[r0], source].iloc[0].equals(export.loc[[r], source].iloc[0]) \
+            if export.index.is_unique else False
+        what = (f"row is an exact copy of row {r0}" if copy else
+                f"a second visit of the episode on the same day as row {r0}")
+        src = str(mapping.columns.get("visit_day", {}).get("column", ""))
+        shown = export.at[r, src] if src in export.columns and export.index.is_unique else d
+        out.append(DataProblem(file, int(r), "visit_day", what,
+                               "one row per visit (delete or merge the repeated row)",
+                               None if copy else str(shown)))
+    return out
+
+
 def _varying_episode_facts(frame: pd.DataFrame, bad_rows: set[int], mapping: Mapping,
                            file: str, problems: list[DataProblem]) -> set[int]:
     """Episode-level facts must be constant within an episode: log the first row of each
@@ -236,8 +285,12 @@ def _varying_episode_facts(frame: pd.DataFrame, bad_rows: set[int], mapping: Map
             if int(r) in seen:
                 continue
             seen.add(int(r))
-            problems.append(DataProblem(file, int(r), src, "value changes within one episode",
-                                        "the same value on every row of an episode", str(v)))
+            missing = v is None or (isinstance(v, float) and np.isnan(v))
+            problems.append(DataProblem(file, int(r), src, "value missing on this row but "
+                                        "given on other rows of the episode" if missing else
+                                        "value changes within one episode",
+                                        "the same value on every row of an episode",
+                                        None if missing else str(v)))
             new_bad.add(int(r))
     return new_bad
 
@@ -298,6 +351,12 @@ def _in_export_terms(p: DataProblem, mapping: Mapping) -> DataProblem:
     if col is None:
         return p
     rule = mapping.columns.get(col)
+    if mapping.layout == "wide" and col == "visit_type" and "baseline visits" in p.message:
+        base = [str(v) for e in mapping.wide if e.get("visit_type") == "baseline"
+                for k, v in e.items() if k not in ("visit_day", "visit_type")]
+        if base:  # the baseline's own cells are empty (or filled twice)
+            return DataProblem(p.file, p.row, "/".join(base), f"{p.message} (the baseline "
+                               "visit's cells)", p.expected, p.value)
     if rule is not None:
         sources = rule_sources(mapping, col, rule)
     elif mapping.layout == "wide" and col in mapping.wide_columns():

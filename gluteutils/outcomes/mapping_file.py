@@ -78,6 +78,30 @@ class Mapping:
         return cols
 
 
+#: Top-level keys of a mapping file (anything else is a typo, never ignored).
+TOP_KEYS: frozenset[str] = frozenset(
+    {"name", "layout", "source", "episode", "instruments", "identifiers", "constants",
+     "columns", "review_window", "wide", "quasi_identifiers", "note", "notes", "description"})
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML would keep the
+    last silently)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice (lines {seen[key]} and "
+                    f"{line}); YAML would keep only the last", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
     """Read and check a mapping (a YAML/JSON file path or an already-parsed dict)."""
     if isinstance(source, dict):
@@ -85,43 +109,137 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
     else:
         file = str(source)
         try:
-            spec = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
+            spec = yaml.load(Path(source).read_text(encoding="utf-8"),  # noqa: S506
+                             Loader=_UniqueKeyLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ContentError(file, f"cannot read the mapping: {exc}") from None
     if not isinstance(spec, dict):
         raise ContentError(file, "a mapping file must hold a mapping (key: value)")
     for key in ("name", "episode"):
         if key not in spec:
             raise ContentError(file, f"the mapping needs '{key}'")
+    unknown = sorted(str(k) for k in spec if k not in TOP_KEYS)
+    if unknown:
+        raise ContentError(file, f"unknown key(s) {unknown} in the mapping; expected some of "
+                                 f"{sorted(TOP_KEYS)}")
     columns = spec.get("columns") or {}
     constants = spec.get("constants") or {}
+    for key, value in (("columns", columns), ("constants", constants)):
+        if not isinstance(value, dict):
+            raise ContentError(file, f"'{key}' must map schema columns to "
+                                     f"{'rules' if key == 'columns' else 'values'} "
+                                     f"(found a {type(value).__name__})")
     _check_rules(columns, constants, file)
     layout = spec.get("layout", "long")
     if layout not in ("long", "wide"):
         raise ContentError(file, "layout must be 'long' or 'wide'")
     if layout == "wide" and not spec.get("wide"):
         raise ContentError(file, "a wide layout needs a 'wide' list of visits")
+    wide = spec.get("wide") or []
+    if not isinstance(wide, list) or not all(isinstance(e, dict) and e for e in wide):
+        raise ContentError(file, "'wide' must be a list of visits, each a mapping like "
+                                 "{visit_day: 0, visit_type: baseline, pain_nprs: R1}")
     source = spec.get("source") or {}
+    if not isinstance(source, dict):
+        raise ContentError(file, "'source' must be a mapping like {delimiter: \",\", "
+                                 "encoding: utf-8}")
+    extra = sorted(str(k) for k in source if k not in ("delimiter", "encoding"))
+    if extra:
+        raise ContentError(file, f"unknown key(s) {extra} in 'source'; expected delimiter, "
+                                 "encoding")
+    delimiter = source.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ContentError(file, f"source delimiter must be one character such as ',' ';' "
+                                 f"or a tab (found {delimiter!r})")
     enc = str(source.get("encoding", "utf-8")).lower().replace("_", "-")
     if enc not in ENCODINGS + ("utf8", "latin1", "iso-8859-1", "windows-1252"):
         raise ContentError(file, f"encoding problem: source encoding {enc!r} is not "
                                  f"supported; expected one of {list(ENCODINGS)}")
-    episode = spec["episode"]
     return Mapping(
         name=str(spec["name"]),
-        episode=[episode] if isinstance(episode, str) else list(episode),
+        episode=_names(spec["episode"], "episode", file, required=True),
         columns={k: dict(v) for k, v in columns.items()},
         constants=dict(constants),
         layout=layout,
-        wide=list(spec.get("wide") or []),
-        identifiers=list(spec.get("identifiers") or []),
-        quasi_identifiers=list(spec.get("quasi_identifiers") or ["age_band", "sex", "site"]),
-        delimiter=str(source.get("delimiter", ",")),
+        wide=list(wide),
+        identifiers=_names(spec.get("identifiers"), "identifiers", file),
+        quasi_identifiers=_names(spec.get("quasi_identifiers"), "quasi_identifiers", file)
+        or ["age_band", "sex", "site"],
+        delimiter=delimiter,
         encoding=str(source.get("encoding", "utf-8")),
         file=file,
         instruments=_declared_instruments(spec.get("instruments") or {}, file),
         review_window=_review_window(spec.get("review_window"), file),
     )
+
+
+def _names(value: Any, key: str, file: str, *, required: bool = False) -> list[str]:
+    """A list of column names (one name alone is a list of one, never its letters)."""
+    if value is None or value == []:
+        if required:
+            raise ContentError(file, f"'{key}' must name at least one export column")
+        return []
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                       and str(v).strip() for v in value):
+        return [str(v) for v in value]
+    raise ContentError(file, f"'{key}' must be a list of column names (found {value!r})")
+
+
+def _check_rule_values(col: str, rule: dict[str, Any], file: str) -> None:
+    """The types of a rule's keys (a wrong type is named, never a crash or ignored)."""
+    def bad(key: str, expected: str) -> ContentError:
+        return ContentError(file, f"rule for '{col}': '{key}' must be {expected} "
+                                  f"(found {rule[key]!r})")
+
+    if "column" in rule and (not isinstance(rule["column"], (str, int))
+                             or isinstance(rule["column"], bool)
+                             or not str(rule["column"]).strip()):
+        raise bad("column", "an export column name")
+    if "values" in rule:
+        table = rule["values"]
+        if not isinstance(table, dict) or not table:
+            raise bad("values", "a table of export label: schema label")
+        for k, v in table.items():
+            if isinstance(k, bool):
+                raise ContentError(file, f"rule for '{col}': the label {k!r} in 'values' was "
+                                         "read by YAML as true/false (yes/no/on/off): quote "
+                                         "it, e.g. \"yes\": ...")
+            if k is None or isinstance(k, (dict, list)):
+                raise ContentError(file, f"rule for '{col}': 'values' has the label {k!r}; "
+                                         "quote each export label")
+            if (isinstance(v, bool) or not isinstance(v, (str, int, float))
+                    or (isinstance(v, str) and not v.strip())):
+                raise ContentError(file, f"rule for '{col}': the export label {k!r} maps to "
+                                         f"{v!r}; expected a schema label (or a number)")
+    for key in ("multiply", "add"):
+        if key in rule and (isinstance(rule[key], bool)
+                            or not isinstance(rule[key], (int, float))
+                            or rule[key] != rule[key] or abs(rule[key]) == float("inf")):
+            raise bad(key, "a finite number")
+    if "round" in rule and rule["round"] != "half_up":
+        raise bad("round", "'half_up'")
+    for key in ("date_format", "visit_date"):
+        if key in rule and (not isinstance(rule[key], str) or not rule[key].strip()):
+            raise bad(key, "text" + (" with % codes, e.g. \"%d/%m/%Y\"" if key ==
+                                     "date_format" else " (an export column name)"))
+    if "date_format" in rule and "%" not in rule["date_format"]:
+        raise bad("date_format", "text with % codes, e.g. \"%d/%m/%Y\"")
+    if rule.get("date_of_birth") and "visit_date" not in rule:
+        raise ContentError(file, f"rule for '{col}': date_of_birth needs 'visit_date' (the "
+                                 "export column of the visit dates)")
+    if rule.get("date_of_birth") and rule.get("age"):
+        raise ContentError(file, f"rule for '{col}': declare 'age: true' (years) or "
+                                 "'date_of_birth: true' (dates), not both")
+    if "missing" in rule:
+        codes = rule["missing"] if isinstance(rule["missing"], list) else [rule["missing"]]
+        if not all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
+                   for c in codes):
+            raise bad("missing", "a list of missing-value codes, e.g. [-9, \"NA\"]")
+    for key in ("age", "date_of_birth"):
+        if key in rule and not isinstance(rule[key], bool):
+            raise bad(key, "true or false")
 
 
 def _check_rules(columns: dict[str, Any], constants: dict[str, Any], file: str) -> None:
@@ -140,6 +258,7 @@ def _check_rules(columns: dict[str, Any], constants: dict[str, Any], file: str) 
             raise ContentError(file, f"rule for '{col}' has unknown keys {sorted(unknown)}")
         if "column" not in rule and "derive" not in rule:
             raise ContentError(file, f"rule for '{col}' needs 'column' or 'derive'")
+        _check_rule_values(col, rule, file)
         if "labels" in rule and (rule["labels"] != "own" or col not in OWN_LABEL_COLUMNS):
             raise ContentError(file, f"rule for '{col}': 'labels: own' is allowed for "
                                      f"{list(OWN_LABEL_COLUMNS)} only")

@@ -46,6 +46,11 @@ def _age_band(age: pd.Series, rule: dict[str, Any], rows: pd.Index, column: str,
                                         f"an age >= {lower[0]} (or declare under_18: "
                                         f"'{S.AGE_BANDS[0]}' in the mapping)", str(v)))
         ok &= ~young
+    old = ok & (age > MAX_AGE)
+    for r, v in age[old].items():
+        problems.append(DataProblem(file, int(r), column, f"age over {MAX_AGE} years",  # type: ignore[call-overload]
+                                    f"an age of 0-{MAX_AGE} years", f"{v:g}"))
+    ok &= ~old
     idx = np.clip(np.searchsorted(lower, age[ok].to_numpy(), side="right") - 1, 0, None)
     band[ok] = np.array(S.AGE_BANDS, dtype=object)[idx]
     return band
@@ -240,6 +245,91 @@ def normalise_identifiers(export: pd.DataFrame, mapping: Mapping, notes: list[st
             notes.append(f"export column '{col}': {int(changed.sum())} identifier(s) normalised "
                          f"(spaces, zero-width characters, Unicode forms), e.g. row(s) {rows}")
             export[col] = norm
+
+
+#: Episode-key cells that are a missing-value code, not a patient (case-insensitive).
+MISSING_KEY_CODES: frozenset[str] = frozenset(
+    {"na", "n/a", "n.a.", "nan", "null", "none", "nil", "-", "--", "?", "??", ".", "#n/a",
+     "unknown", "missing", "not recorded", "tbc"})
+
+_SCIENTIFIC_ID = r"[-+]?[0-9]+(?:[.,][0-9]+)?[eE][-+]?[0-9]+"
+
+
+def _id_twin_key(value: str) -> str:
+    """Key under which two spellings of one identifier meet: letter case, leading zeros and a
+    trailing '.0' (a spreadsheet's number) do not count."""
+    text = value.casefold()
+    number = pd.Series([text]).str.fullmatch(r"[0-9]+(?:\.0+)?").iat[0]
+    return text.split(".")[0].lstrip("0") or "0" if number else text
+
+
+def check_identifiers(export: pd.DataFrame, mapping: Mapping, file: str,
+                      problems: list[DataProblem]) -> None:
+    """Episode keys that cannot identify a patient safely, named by row and export column:
+    a missing-value code (``NA``: patients would be merged), a number in scientific notation
+    (``1.23E+11``: a spreadsheet rounded a long id, patients may be merged) and one id
+    spelled two ways (``101`` / ``101.0`` / ``0101``, ``ab1`` / ``AB1``: one patient split in
+    two). Run after :func:`normalise_identifiers`."""
+    for col in mapping.episode:
+        if col not in export.columns:
+            continue
+        cells = export[col]
+        present = cells.notna()
+        text = cells[present].astype(str)
+        code = text.str.casefold().isin(MISSING_KEY_CODES)
+        for r, v in text[code].items():
+            problems.append(DataProblem(file, int(r), col, "episode key is a missing-value "  # type: ignore[call-overload]
+                                        "code, not a patient's identifier",
+                                        "a value identifying the episode", v))
+        sci = text.str.fullmatch(_SCIENTIFIC_ID)
+        for r, v in text[sci].items():
+            problems.append(DataProblem(file, int(r), col, "identifier in scientific "  # type: ignore[call-overload]
+                                        "notation (a spreadsheet rounded a long number: "
+                                        "patients may be merged)",
+                                        "the identifier's digits in full (format the column "
+                                        "as text before exporting)", v))
+        ok = text[~code & ~sci]
+        twin = ok.map(_id_twin_key)
+        first_spelling: dict[str, tuple[str, int]] = {}
+        for r, v, k in zip(ok.index, ok.to_numpy(), twin.to_numpy(), strict=True):
+            if k not in first_spelling:
+                first_spelling[k] = (v, int(r))  # type: ignore[call-overload]
+            elif first_spelling[k][0] != v:
+                other, row = first_spelling[k]
+                problems.append(DataProblem(
+                    file, int(r), col,  # type: ignore[call-overload]
+                    f"identifier {v!r} and {other!r} (row {row}) differ only in letter case, "
+                    "leading zeros or a trailing '.0': one patient or two?",
+                    "one spelling of each identifier", v))
+
+
+def check_birth_dates(export: pd.DataFrame, mapping: Mapping, file: str,
+                      problems: list[DataProblem]) -> None:
+    """A date of birth must be the same on every row of an episode (missing on some rows
+    counts as different): named by row, with the episode's first row and value."""
+    for rule in mapping.columns.values():
+        if not rule.get("date_of_birth") or mapping.layout != "long":
+            continue
+        src = str(rule["column"])
+        if src not in export.columns:
+            continue
+        dob = export[src].map(lambda v: None if v is None else str(v).strip() or None)
+        keyed = ~export["__episode__"].astype(str).str.startswith("\x00")  # keyless: reported
+        frame = pd.DataFrame({"key": export["__episode__"], "dob": dob})[keyed.to_numpy()]
+        for _, group in frame.groupby("key", sort=False):
+            given = group["dob"].dropna()
+            if given.nunique() <= 1 and len(given) in (0, len(group)):
+                continue
+            usual = given.value_counts(sort=True).index[0] if len(given) else None
+            r0 = int(group.index[(group["dob"] == usual).to_numpy()][0])
+            for r, v in group["dob"].items():
+                if v == usual:
+                    continue
+                problems.append(DataProblem(
+                    file, int(r), src,  # type: ignore[call-overload]
+                    f"date of birth {'missing on this row' if v is None else 'differs'} "
+                    f"within one episode ({usual} on row {r0})",
+                    "the same date of birth on every row of an episode", v))
 
 
 def apply_wide_rule(export: pd.DataFrame, col: str, rule: dict[str, Any], mapping: Mapping,

@@ -33,7 +33,7 @@ def parse_numbers(values: Any, *, integer: bool = False) -> tuple[np.ndarray, li
     good = ok & ~too_long & ~missing
     out = np.full(len(s), np.nan)
     if good.any():
-        out[good.to_numpy()] = text[good].astype("float64").to_numpy()
+        out[good.to_numpy()] = text[good].astype("float64").to_numpy() + 0.0  # -0 is 0
     reasons: list[str | None] = [None] * len(s)
     bad = (~good & ~missing).to_numpy()
     if bad.any():

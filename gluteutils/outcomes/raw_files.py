@@ -17,10 +17,14 @@ def check_column_names(names: list[str], resource: str, probs: ProblemLog) -> No
     """Log duplicate, unknown (with the closest known name) and missing column names."""
     expected = [f.name for f in S.fields(resource)]
     seen: set[str] = set()
-    for n in names:
-        if n in seen:
+    for j, n in enumerate(names):
+        if not n.strip():
+            probs.add(0, f"(unnamed column {j + 1})", "column without a name in the header "
+                      "(trailing separators?)", f"columns {expected}")
+        elif n in seen:
             probs.add(0, n, "column appears more than once", "each column once")
         seen.add(n)
+    names = [n for n in names if n.strip()]
     unknown = [n for n in names if n not in expected]
     missing = [n for n in expected if n not in names]
     for n in unknown:
@@ -43,13 +47,39 @@ def spreadsheet_kind(raw: bytes) -> str | None:
     return None
 
 
+#: Leading bytes of files that are not text at all (a compressed or document file renamed .csv).
+_BINARY_KINDS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file (.gz): unpack it first"),
+    (b"BZh", "a bzip2-compressed file (.bz2): unpack it first"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file (.xz): unpack it first"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: unpack it first"),
+    (b"%PDF", "a PDF document: export the data as CSV instead"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"SQLite format 3\x00", "an SQLite database: export the table as CSV"),
+    (b"PAR1", "a Parquet file: name it .parquet (gluteutils data check reads it)"),
+    (b"{\\rtf", "an RTF document: save the data as CSV"),
+)
+
+
+def binary_kind(raw: bytes) -> str | None:
+    """What a non-text file is (compressed, PDF, image, database, spreadsheet), else None."""
+    kind = spreadsheet_kind(raw)
+    if kind is not None:
+        return f"an {kind} spreadsheet file, not CSV text: save it as CSV UTF-8"
+    for magic, what in _BINARY_KINDS:
+        if raw.startswith(magic):
+            return f"{what.split(':')[0]}, not CSV text" + (
+                f":{what.split(':', 1)[1]}" if ":" in what else "")
+    return None
+
+
 def normalise_bytes(raw: bytes, probs: ProblemLog) -> bytes | None:
     """Spreadsheets and UTF-16 without a byte-order mark are named; UTF-16 with a BOM is
     re-encoded as UTF-8; old-Mac CR-only line ends become LF. None when the file is refused."""
-    kind = spreadsheet_kind(raw)
+    kind = binary_kind(raw)
     if kind is not None:
-        probs.add(None, None, f"this is an {kind} spreadsheet file, not CSV text: save it as "
-                  "CSV UTF-8", "a CSV file")
+        probs.add(None, None, f"this is {kind}", "a CSV file")
         return None
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
@@ -69,11 +99,14 @@ def normalise_bytes(raw: bytes, probs: ProblemLog) -> bytes | None:
 
 def read_header(raw: bytes, file: str, delimiter: str, probs: ProblemLog) -> list[str] | None:
     """The header names, or None after logging an empty file, an unreadable header or the wrong delimiter."""
-    if NON_SPACE.search(raw) is None:
+    if NON_SPACE.search(raw.removeprefix(b"\xef\xbb\xbf")) is None:
         probs.add(None, None, "file is empty", "a header row and at least one data row")
         return None
     end = raw.find(b"\n")
     first = raw if end < 0 else raw[:end]
+    if not first.removeprefix(b"\xef\xbb\xbf").strip():
+        probs.add(0, None, "the first line is blank", "the column names on the first line")
+        return None
     try:
         header = first.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError:
