@@ -119,4 +119,92 @@ def km_small_steps(explorer: Explorer, condition: str) -> int:
 
 
 __all__ = ["CONDITIONS", "count_rest_total_attack", "differencing_attack", "km_small_steps",
+           "mean_denominators", "table_one_explorer_attack",
            "pinned", "table_one_attack"]
+
+
+def table_one_explorer_attack(explorer: Explorer, frame: pd.DataFrame, episodes: pd.DataFrame,
+                              condition: str) -> tuple[int, int]:
+    """Two views on one screen: Table 1 of one condition (sex and age-band counts per
+    therapy) combined with the explorer's counts for every sex x age filter, as one integer
+    program over the 2 x 6 cells of each therapy. A shown count ``c`` is taken as exact
+    unless the page says counts are rounded (then ``c`` stands for ``c - 2 .. c + 2``).
+    Returns (small counts among the views and cells, of them recovered)."""
+    from gluteutils.outcomes.schema import THERAPIES
+
+    table, _ = models.table_one_by_therapy(frame, condition=condition)
+    shown = [cell_count(v) for v in table.to_numpy().ravel()]
+    # counts taken as rounded only when every one is a multiple of 5 (the policy's rounding)
+    t1_rounded = all(c % 5 == 0 for c in shown if c is not None)
+    views = {}
+    for sx, ag in VIEWS:
+        v = explorer.update(Filters(condition, (), ag, sx))
+        views[(sx, ag)] = v.table.set_index(v.table["therapy"].astype(str))
+    cols = {(c[-1] if isinstance(c, tuple) else c): c for c in table.columns}
+    small = recovered = 0
+    for therapy in THERAPIES:
+        e = episodes[(episodes["condition"].astype(str) == condition)
+                     & (episodes["therapy"].astype(str) == therapy)]
+        truth = np.array([[int(((e["sex"].astype(str) == s) & (e["age_band"].astype(str) == a))
+                               .sum()) for a in AGE_BANDS] for s in SEXES]).ravel()
+        rows, lo, hi = [], [], []
+
+        def cells(sx: tuple[str, ...], ag: tuple[str, ...]) -> np.ndarray:
+            return np.array([[float((not sx or s in sx) and (not ag or a in ag))
+                              for a in AGE_BANDS] for s in SEXES]).ravel()
+
+        for sx, ag in VIEWS:
+            t = views[(sx, ag)]
+            if therapy in t.index:
+                n = int(t.loc[therapy, "episodes"])
+                rows.append(cells(sx, ag)), lo.append(max(T, n - 2)), hi.append(n + 2)
+            elif sx or ag:
+                rows.append(cells(sx, ag)), lo.append(0), hi.append(T - 1)
+        if therapy not in cols:
+            continue
+        for (var, level), value in table[cols[therapy]].items():
+            sel = (cells((str(level),), ()) if str(level) in SEXES and str(var).startswith("sex")
+                   else cells((), (str(level),)) if str(level) in AGE_BANDS else
+                   np.ones(12) if str(var) == "n" else None)
+            if sel is None:
+                continue
+            c = cell_count(value)
+            if c is not None:
+                exact = not t1_rounded or c == 0
+                rows.append(sel), lo.append(c if exact else max(T, c - 2))
+                hi.append(c if exact else c + 2)
+            elif str(value).startswith("<"):
+                rows.append(sel), lo.append(1), hi.append(T - 1)
+        a = np.array(rows)
+        cons = LinearConstraint(a, lo, hi)
+        for sel in [*a, *np.eye(12)]:
+            true = int(sel @ truth)
+            if not 0 < true < T:
+                continue
+            small += 1
+            r1 = milp(sel, integrality=np.ones(12), constraints=cons, bounds=Bounds(0, np.inf))
+            r2 = milp(-sel, integrality=np.ones(12), constraints=cons, bounds=Bounds(0, np.inf))
+            if r1.status == 0 and r2.status == 0 and round(r1.fun) == round(-r2.fun):
+                recovered += 1
+    return small, recovered
+
+
+def mean_denominators(mean: float, shown_n: int, grid: float = 1.0) -> list[int]:
+    """Every count ``n`` the shown (rounded) count allows for which some sum of values on
+    ``grid`` gives a mean that is shown as ``mean`` (full precision: exactly; else rounded
+    to its own last decimal, or to 0.2 for one decimal)."""
+    import math
+
+    text = repr(float(mean))
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    out = []
+    for n in range(max(T, shown_n - 2), shown_n + 3):
+        if decimals >= 6:
+            ok = abs(mean * n / grid - round(mean * n / grid)) < 1e-6
+        else:
+            step = max(10.0 ** -decimals, 0.2 if decimals == 1 else 0.0)
+            ok = math.floor((mean + step / 2) * n / grid) >= math.ceil(
+                (mean - step / 2) * n / grid - 1e-9)
+        if ok:
+            out.append(n)
+    return out

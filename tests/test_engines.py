@@ -37,6 +37,7 @@ from gluteutils.outcomes.models import (
     repeated_measures_by_condition,
     visit_frame,
 )
+from gluteutils.privacy.rounding import mean_step, smallest_count
 
 TOL = 1e-9
 KEYS = {"episode": ref.CELL, "km": [*ref.CELL, "duration", "event"],
@@ -102,7 +103,10 @@ def test_explorer_means_equal_in_memory_explorer(data, duck):
         t = view.trajectory.assign(therapy=view.trajectory["therapy"].astype(str)).merge(
             mine["trajectory"], on=["therapy", "time"], suffixes=("", "_engine"))
         assert len(t) == len(view.trajectory) > 0
-        assert np.max(np.abs(t["mean"] - t["mean_engine"])) <= TOL
+        # the explorer publishes means rounded to a step that hides their n (issue 10);
+        # the engine's cubes are raw (test_cubes_equal_pandas_reference holds them exact)
+        step = mean_step(smallest_count(t["n"].to_numpy()), 1.0)
+        assert np.all(np.abs(t["mean"] - t["mean_engine"]) <= step / 2 + TOL)
         assert np.max(np.abs(t["n"] - t["n_engine"])) <= 2  # published n rounded to 5
 
 

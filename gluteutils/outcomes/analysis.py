@@ -20,12 +20,16 @@ from gluteutils.outcomes.estimators.base import (
 from gluteutils.outcomes.estimators.imputation import MultipleImputation
 from gluteutils.outcomes.estimators.propensity import PropensityWeighting
 from gluteutils.outcomes.estimators.repeated_measures import RepeatedMeasures
+from gluteutils.outcomes.schema import AGE_BANDS, SEXES, THERAPIES
 from gluteutils.outcomes.tables import (
     require_columns,
     suppress_counts,
     suppress_table_one,
     table_one,
 )
+from gluteutils.outcomes.view_family import episode_family_mask
+from gluteutils.privacy import POLICY, mask_attr
+from gluteutils.privacy.labels import mask_frame
 
 #: Case-mix covariates of the primary estimand (shared data model).
 CASE_MIX: tuple[str, ...] = (
@@ -131,7 +135,38 @@ def table_one_by_therapy(frame: pd.DataFrame, condition: str | None = None,
     data = frame if condition is None else frame[frame["condition"].astype(str) == condition]
     cols = [c for c in TABLE_ONE_COLUMNS if c in data.columns]
     data = data.assign(therapy=data["therapy"].astype(str))
-    return suppress_table_one(table_one(data, cols, "therapy"), threshold=threshold)
+    table, n_hidden = suppress_table_one(table_one(data, cols, "therapy"), threshold=threshold)
+    if condition is not None and {"sex", "age_band"} <= set(frame.columns):
+        n_hidden += hide_view_family(table, frame, condition, threshold)
+    return table, n_hidden
+
+
+def hide_view_family(table: pd.DataFrame, frame: pd.DataFrame, condition: str,
+                     threshold: int = 5) -> int:
+    """Hide, in one condition's published Table 1, the ``n``, sex and age-band counts the
+    explorer hides across its filter views (:mod:`gluteutils.outcomes.view_family`), so the
+    two on one screen never undo each other. Changes ``table`` in place (cells and its
+    ``attrs["suppressed"]`` mask); returns how many more cells were hidden."""
+    policy = POLICY.with_threshold(threshold)
+    mask = episode_family_mask(frame, condition, policy)
+    hide = mask_frame(table.attrs["suppressed"], table.index, list(table.columns))
+    var = pd.Series(table.index.get_level_values(0)).astype(str).str.split(",").str[0]
+    level = pd.Series(table.index.get_level_values(-1)).astype(str)
+    targets = ([var == "n"] + [(var == "sex") & (level == s) for s in SEXES]
+               + [(var == "age_band") & (level == a) for a in AGE_BANDS])
+    labels = [str(c[-1]) if isinstance(c, tuple) else str(c) for c in table.columns]
+    added = 0
+    for t, therapy in enumerate(THERAPIES):
+        if therapy not in labels:
+            continue
+        j = labels.index(therapy)
+        for v, rows in enumerate(targets):
+            for i in (int(k) for k in np.flatnonzero(rows.to_numpy() & mask[v, t])):
+                if not hide.iat[i, j]:
+                    table.iat[i, j], hide.iat[i, j] = policy.marker, True
+                    added += 1
+    table.attrs["suppressed"] = mask_attr(hide)
+    return added
 
 
 def visit_frame(episodes: pd.DataFrame, visits: pd.DataFrame, *, time_bins: str = "cohort",

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from gluteutils.errors import PrivacyError
+from gluteutils.errors import PrivacyError, RequiredColumnError
 from gluteutils.outcomes.io import OutcomeData
 from gluteutils.outcomes.mapping import (
     Mapping,
@@ -30,8 +30,9 @@ from gluteutils.outcomes.mapping import (
     read_export,
     read_mapping,
 )
-from gluteutils.outcomes.schema import REQUIRED_EPISODE_COLUMNS
+from gluteutils.outcomes.schema import REQUIRED_EPISODE_COLUMNS, REVIEW_WINDOW
 from gluteutils.privacy.kanon import DEFAULT_K, enforce_k_anonymity, k_anonymity
+from gluteutils.privacy.sequences import coarsen_visit_days, sequence_classes
 
 #: Rule keys allowed to read a declared identifier column (they transform, never copy it).
 DERIVING_KEYS = ("date_of_birth", "date_format", "age")
@@ -101,6 +102,49 @@ def _as_text(col: pd.Series) -> pd.Series:
     return col.astype(str) if col.name == "episode_id" else col
 
 
+def _k_anonymous(episodes: pd.DataFrame, visits: pd.DataFrame, qis: list[str], k: int,
+                 required: list[str], sequences: bool = True
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """k-anonymity over the quasi-identifiers AND (``sequences``) over each episode's
+    visit-day sequence within its condition: the two steps alternate until neither
+    removes a record (a record removed by one can leave a class of the other too small).
+    A wide export's visit days are the mapping's fixed schedule, not the person's dates:
+    its sequences are left as they are (``sequences=False``)."""
+    steps = []
+    by: list[str] = []
+    for _ in range(10):
+        episodes, acts = enforce_k_anonymity(episodes, qis, k, required=required)
+        steps.append(acts)
+        visits = visits[visits["episode_id"].isin(episodes["episode_id"])]
+        if not sequences:
+            break
+        by = ["condition"] if "condition" in episodes.columns else []
+        visits, seq_acts = coarsen_visit_days(visits, k, episodes=episodes, by=by,
+                                              review_windows=REVIEW_WINDOW)
+        steps.append(seq_acts)
+        kept = episodes["episode_id"].isin(visits["episode_id"])
+        episodes = episodes[kept]
+        if kept.all() and (not qis or not len(episodes)
+                           or k_anonymity(episodes, qis) >= k):
+            break
+    actions = pd.concat([a for a in steps if len(a)], ignore_index=True) if any(
+        len(a) for a in steps) else steps[0]
+    if len(actions):
+        actions["step"] = range(1, len(actions) + 1)
+    if not sequences:
+        return episodes, visits, actions
+    if "sessions_attended" in episodes.columns:  # visits merged away: sessions = visits
+        n = visits.groupby("episode_id", observed=True).size()
+        had = episodes["sessions_attended"].notna()
+        episodes = episodes.assign(sessions_attended=episodes["sessions_attended"].where(
+            ~had, episodes["episode_id"].map(n)).astype(episodes["sessions_attended"].dtype))
+    sizes = sequence_classes(visits, episodes, by)
+    if len(sizes) and int(sizes.min()) < k:  # pragma: no cover - coarsen_visit_days removes them
+        raise PrivacyError(f"a visit-day sequence is shared by {int(sizes.min())} < {k} "
+                           "episodes after coarsening")
+    return episodes, visits, actions
+
+
 def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path | dict[str, Any],
               *, k: int = DEFAULT_K, seed: int | None = None,
               quasi_identifiers: list[str] | None = None) -> AnonymisedData:
@@ -136,11 +180,17 @@ def anonymise(export: pd.DataFrame | str | Path, mapping: Mapping | str | Path |
                            "episodes (they were removed entirely, or are misspelt)")
     k_before = k_anonymity(data.episodes, qis)
     required = [q for q in qis if q in REQUIRED_EPISODE_COLUMNS]
-    episodes, actions = enforce_k_anonymity(data.episodes, qis, k, required=required)
+    episodes, visits, actions = _k_anonymous(data.episodes, data.visits, qis, k, required,
+                                             sequences=m.layout == "long")
+    if len(data.episodes) and not len(episodes):  # never an empty package with exit 0
+        err = RequiredColumnError if required else PrivacyError
+        raise err(f"k-anonymity k={k} over {qis} cannot be reached: every record would be "
+                  "removed" + (f" (the required column(s) {required} are never blanked)"
+                               if required else "") + "; declare fewer quasi-identifiers "
+                  "or a smaller k")
     # export order would re-identify (ids were drawn in that order): order by the random id
     episodes = episodes.sort_values("episode_id", key=_as_text, kind="stable")
     episodes = episodes.reset_index(drop=True)
-    visits = data.visits[data.visits["episode_id"].isin(episodes["episode_id"])]
     visits = visits.sort_values(["episode_id", "visit_day"], key=_as_text, kind="stable")
     result = OutcomeData(episodes=episodes, visits=visits.reset_index(drop=True),
                          report=data.report, instruments=data.instruments, notes=data.notes)

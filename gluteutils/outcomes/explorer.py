@@ -20,6 +20,8 @@ Every published number rests on at least ``threshold`` (default 5) people:
   people are left out; confidence intervals are over people;
 * each Kaplan-Meier curve ends (``NaN``) from the first day fewer than ``threshold`` people
   are at risk, and the published ``km`` frame carries no at-risk count below ``threshold``;
+* means (trajectories, baseline and review pain) are rounded to a step that hides the
+  exact number of people behind them (:func:`gluteutils.privacy.rounding.round_mean`);
 * every count is published through :data:`gluteutils.privacy.POLICY`
   (:mod:`gluteutils.outcomes.explorer_publish`): rounded to the nearest 5 with 1-4 hidden,
   Kaplan-Meier counts coarsened so no step of 1-4 people shows, and the cells
@@ -52,7 +54,14 @@ from gluteutils.outcomes.schema import (
     SEXES,
     THERAPIES,
 )
+from gluteutils.outcomes.view_family import (
+    count_table,
+    count_table_mask,
+    view_family_mask,
+    view_index,
+)
 from gluteutils.privacy import POLICY, Policy
+from gluteutils.privacy.rounding import value_grid
 
 #: Outcomes a clinician can pick for the trajectory figure.
 OUTCOMES: dict[str, str] = {"pain_nprs": "Pain (NPRS 0-10)",
@@ -157,6 +166,9 @@ class Explorer:
         self._km_key = (self._therapy.astype(np.int32) * self._max_day[self._cond]
                         + self._duration).astype(np.int32)
         self._table_hidden = self._count_table_mask(ep)
+        self._family: dict[int, np.ndarray] = {}  # per condition, on first use
+        # the grid of each outcome's values: published means are rounded to hide their n
+        self._grid = {name: value_grid(v) for name, v in self._v_values.items()}
 
     def _episode_outcomes(self, vtype: np.ndarray, day: np.ndarray, n_ep: int) -> None:
         """Per-episode baseline and review pain, responder flag, time to recovery."""
@@ -181,11 +193,27 @@ class Explorer:
     def _count_table_mask(self, ep: pd.DataFrame) -> np.ndarray:
         """Which condition x therapy counts :func:`episode_counts` hides (conditions x
         THERAPIES): the explorer hides them too, so the two views never undo each other."""
-        table = count_table(ep)
-        hidden = self.policy.table(table).attrs["suppressed"]
-        full = hidden.reindex(index=list(CONDITIONS), columns=list(THERAPIES),
-                              fill_value=False)
-        return full.to_numpy(dtype=bool)
+        return count_table_mask(ep, self.policy)
+
+    def _family_mask(self, c: int) -> np.ndarray:
+        """Episode counts hidden across the filter views of condition ``c`` (views x
+        THERAPIES; :func:`gluteutils.outcomes.view_family.view_family_mask`), computed on
+        first use of the condition and kept."""
+        if c not in self._family:
+            a, b = int(self._ep_bounds[c]), int(self._ep_bounds[c + 1])
+            in_condition = np.zeros(len(self._cond), dtype=bool)
+            in_condition[a:b] = True
+            self._family[c] = view_family_mask(
+                self._sex, self._age, self._therapy, in_condition,
+                table_hidden=self._table_hidden[c], policy=self.policy)
+        return self._family[c]
+
+    def _hidden_groups(self, f: Filters, c: int) -> np.ndarray:
+        """Therapy groups hidden beyond the small ones under filter ``f``: a choice outside
+        the widget's views (several levels) hides every group hidden in any view."""
+        fam = self._family_mask(c)
+        view = view_index(f.sexes, f.age_bands)
+        return np.asarray(fam[view] if view is not None else fam.any(axis=0), dtype=bool)
 
     def _per_person_bin(self, values: np.ndarray) -> _PersonBins:
         """Collapse the non-missing visits of one outcome to one row per episode x time bin."""
@@ -248,7 +276,6 @@ class Explorer:
         md = int(self._max_day[c])
         ev = self._event[a:b][emask]
         tk = self._km_key[a:b][emask]
-        whole = not f.age_bands and not f.sexes
         return Aggregates(
             filters=f, daily=f.condition in DAILY_CONDITIONS, n_bins=nb,
             counts=np.bincount(therapy[emask], minlength=n_t),
@@ -263,18 +290,12 @@ class Explorer:
                                      minlength=n_t),
             review_sum=np.bincount(therapy[has_rev], weights=self._review[a:b][has_rev],
                                    minlength=n_t),
-            table_hidden=self._table_hidden[c] if whole else np.zeros(n_t, dtype=bool))
+            table_hidden=self._hidden_groups(f, c),
+            grid=self._grid[f.outcome], pain_grid=self._grid["pain_nprs"])
 
     def update(self, f: Filters) -> ExplorerView:
         """Filter, aggregate and publish (:func:`publish_view`): what the figures show."""
         return publish_view(self.aggregate(f), self.policy)
-
-
-def count_table(episodes: pd.DataFrame) -> pd.DataFrame:
-    """RAW episodes per condition (rows) and therapy (columns), in the schema's order."""
-    table = pd.crosstab(episodes["condition"].astype(str), episodes["therapy"].astype(str))
-    return table.reindex(index=[c for c in CONDITIONS if c in table.index],
-                         columns=[t for t in THERAPIES if t in table.columns])
 
 
 def episode_counts(episodes: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:

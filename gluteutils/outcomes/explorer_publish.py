@@ -7,6 +7,8 @@
 * counts (episodes, reviews, responders, people per time point) rounded to the nearest 5,
   counts 1-4 hidden, and a therapy group the episode-count table hides stays hidden;
 * responder rates and Wilson CIs computed from the rounded counts;
+* means and their CIs rounded to a step that hides their denominator (a mean to full
+  precision is S/n and gives the exact count back: 116/17 = 6.823529...);
 * Kaplan-Meier curves and numbers at risk from coarsened counts (no step of 1-4 people);
 * the rounding is stated in the notes shown on the page.
 """
@@ -20,6 +22,7 @@ import pandas as pd
 
 from gluteutils.outcomes.schema import THERAPIES
 from gluteutils.privacy import Policy, labelled, round_counts
+from gluteutils.privacy.rounding import round_mean, smallest_count
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ class Aggregates:
     censored: np.ndarray
     baseline_sum: np.ndarray
     review_sum: np.ndarray
-    table_hidden: np.ndarray  # therapy groups the published count table hides
+    table_hidden: np.ndarray  # groups hidden beyond the small ones (count table, views)
+    grid: float = 1.0  # the grid the outcome's values lie on (1: whole numbers)
+    pain_grid: float = 1.0  # the same for pain (baseline and review pain)
 
     def raw_km(self) -> tuple[np.ndarray, np.ndarray]:
         """RAW product-limit ``(at_risk, survival)`` per therapy x day (for checks)."""
@@ -98,7 +103,8 @@ def _groups(agg: Aggregates, policy: Policy, notes: list[str]) -> np.ndarray:
     n_hidden = int(hidden.sum())
     if n_hidden:
         notes.append(f"{n_hidden} therapy group(s) with fewer than {thr} episodes, or hidden "
-                     "in the episode-count table, are not shown (small-cell suppression).")
+                     "so that no other filter or table can reveal a small count, are not "
+                     "shown (small-cell suppression).")
     return (agg.counts >= thr) & ~hidden
 
 
@@ -118,9 +124,12 @@ def _trajectory(agg: Aggregates, shown: np.ndarray, policy: Policy,
     if hidden_cells:
         notes.append(f"{hidden_cells} visit time point(s) with fewer than {thr} "
                      "people measured are left out of the trajectories.")
+    n_pub = round_counts(nn.astype(int), policy.rounding)
+    n_min = smallest_count(n_pub, policy.rounding, thr)
     return pd.DataFrame({"therapy": _therapy_column(idx // nb), "time": idx % nb,
-                         "n": round_counts(nn.astype(int), policy.rounding),
-                         "mean": mean, "lower": mean - half, "upper": mean + half})
+                         "n": n_pub, "mean": round_mean(mean, n_min, agg.grid),
+                         "lower": round_mean(mean - half, n_min, agg.grid),
+                         "upper": round_mean(mean + half, n_min, agg.grid)})
 
 
 def _responders(agg: Aggregates, shown: np.ndarray, policy: Policy,
@@ -192,12 +201,18 @@ def publish_view(agg: Aggregates, policy: Policy) -> ExplorerView:
     n_r, counts = agg.with_review[ki], agg.counts[ki]
     rate = pd.Series(resp["rate"].to_numpy(), index=resp["therapy"])
     review_hidden = policy.rounded_masked(n_r)[1] | policy.rounded_masked(counts - n_r)[1]
+    n_pub, r_pub = round_counts(counts, policy.rounding), round_counts(n_r, policy.rounding)
+    # means over RAW counts, rounded so they do not give those counts back
+    r_min = np.where(review_hidden, thr, smallest_count(r_pub, policy.rounding, thr))
+    baseline = round_mean(agg.baseline_sum[ki] / np.maximum(counts, 1),
+                          smallest_count(n_pub, policy.rounding, thr), agg.pain_grid)
+    review = round_mean(agg.review_sum[ki] / np.maximum(n_r, 1), r_min, agg.pain_grid)
     table = pd.DataFrame({
         "therapy": _therapy_column(ki),
-        "episodes": round_counts(counts, policy.rounding),
-        "with_review": np.where(review_hidden, np.nan, round_counts(n_r, policy.rounding)),
-        "baseline_pain": agg.baseline_sum[ki] / np.maximum(counts, 1),
-        "review_pain": np.where(n_r >= thr, agg.review_sum[ki] / np.maximum(n_r, 1), np.nan),
+        "episodes": n_pub,
+        "with_review": np.where(review_hidden, np.nan, r_pub),
+        "baseline_pain": baseline,
+        "review_pain": np.where(n_r >= thr, review, np.nan),
         "responder_pct": [100 * rate.get(THERAPIES[i], np.nan) for i in ki],
         "median_days_to_recovery": median})
     return ExplorerView(filters=agg.filters, time_unit="day" if agg.daily else "week",

@@ -64,7 +64,7 @@ def cell_count(value: object) -> int | None:
 
 
 def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
-                       marker: str = "n.p.") -> tuple[pd.DataFrame, int]:
+                       marker: str = "n.p.", rounding: int = 5) -> tuple[pd.DataFrame, int]:
     """Small-cell suppression of a ``tableone`` Table 1 so no hidden count can be derived.
 
     For every categorical variable the level counts form a table (levels x groups + Overall)
@@ -74,7 +74,10 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
     included). The ``n`` row gets the same treatment (a group with a hidden ``n`` is hidden
     entirely); a small ``Missing`` count is hidden, and for a categorical variable its whole
     block with it. Counts 1..threshold-1 show as ``"<threshold"``, complementary cells as
-    ``marker``. Returns the suppressed table and how many cells were hidden
+    ``marker``. Every count shown is then rounded to the nearest ``rounding`` (5, the
+    explorer's rule: exact sex and age-band counts per therapy here plus the explorer's
+    rounded sex x age counts let integer programming pin small cells) and its percentage is
+    recomputed from the rounded counts. Returns the suppressed table and how many cells were hidden
     (``result.attrs["suppressed"]`` is the boolean mask as nested tuples, one per row).
     """
     cols = list(table.columns)
@@ -102,6 +105,8 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
                 if hide.loc[rows, c].any():
                     hide[c] = True
     out = table.astype(object).copy()
+    if rounding > 1:
+        _round_table_one(table, out, hide, variables, count_cols, missing_col, rounding)
     thr = 1 if one_label else threshold  # thr 1: every hidden cell shows ``marker``
     for i in range(len(table)):
         for j in range(len(cols)):
@@ -109,6 +114,36 @@ def suppress_table_one(table: pd.DataFrame, threshold: int = 5, *,
                 out.iat[i, j] = hidden_label(cell_count(table.iat[i, j]), thr, marker)
     out.attrs["suppressed"] = mask_attr(hide)
     return out, int(hide.to_numpy().sum())
+
+
+def _round_table_one(table: pd.DataFrame, out: pd.DataFrame, hide: pd.DataFrame,
+                     variables: pd.Index, count_cols: list[Any], missing_col: Any,
+                     base: int) -> None:
+    """Round the shown counts of ``out`` (a Table 1) to ``base``; a categorical level's
+    percentage becomes rounded count / rounded block total (no exact count behind it)."""
+    from gluteutils.privacy import round_counts
+
+    cols = list(table.columns)
+    for var in pd.unique(variables):
+        rows = [int(i) for i in np.flatnonzero(np.asarray(variables == var))]
+        name = str(var)
+        if name == "n" or name.endswith("n (%)"):
+            for c in count_cols:
+                j = cols.index(c)
+                raw = [cell_count(table.iat[i, j]) for i in rows]
+                total = int(round_counts(sum(v or 0 for v in raw), base))
+                for i, v in zip(rows, raw, strict=True):
+                    if v is None:
+                        continue
+                    r = int(round_counts(v, base))
+                    out.iat[i, j] = (str(r) if name == "n" else
+                                     f"{r} ({100 * r / total:.1f})" if total else f"{r} (0.0)")
+        if missing_col is not None:
+            j = cols.index(missing_col)
+            for i in rows:
+                v = cell_count(table.iat[i, j])
+                if v is not None and str(table.iat[i, j]).strip():
+                    out.iat[i, j] = str(int(round_counts(v, base)))
 
 
 def _column_label(c: Any) -> str:

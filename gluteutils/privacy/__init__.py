@@ -5,7 +5,10 @@
   chosen by the audit;
 * :mod:`~gluteutils.privacy.audit` - the margin attack as integer programs: proves each
   released table protects every hidden cell;
-* :mod:`~gluteutils.privacy.rounding` - rounding to 5 and coarsened Kaplan-Meier counts;
+* :mod:`~gluteutils.privacy.rounding` - rounding to 5, coarsened Kaplan-Meier counts, means
+  rounded so they do not give their denominator back;
+* :mod:`~gluteutils.privacy.families` - secondary suppression across a family of rounded
+  counts (every filter view of one group), audited by integer programs;
 * :mod:`~gluteutils.privacy.kanon` - k-anonymity over declared quasi-identifiers;
 * :mod:`~gluteutils.privacy.sequences` - visit-day sequences coarsened until none is rare;
 * :mod:`~gluteutils.privacy.labels` - one mask format, one ``"<5"`` / ``"n.p."`` labelling.

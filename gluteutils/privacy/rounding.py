@@ -54,3 +54,51 @@ def coarsen_km(start: np.ndarray, events: np.ndarray, censored: np.ndarray, *,
         surv = np.cumprod(np.where(risk > 0, 1.0 - d / np.maximum(risk, 1), 1.0), axis=1)
     surv = np.where(risk < threshold, np.nan, surv)
     return risk, d, surv
+
+
+#: Steps a published mean may be rounded to (the smallest that hides its denominator).
+MEAN_STEPS: tuple[float, ...] = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
+                                 2.0, 5.0, 10.0)
+
+
+def value_grid(values: np.ndarray) -> float:
+    """The grid every value lies on (1 for whole numbers, 0.5 for halves, 0.01 for a 0-1
+    VAS with two decimals): a sum of ``n`` of them lies on that grid too, so a mean lies on
+    ``grid / n``."""
+    from fractions import Fraction
+    from math import gcd, lcm
+
+    v = np.unique(np.asarray(values, dtype="float64"))
+    v = v[np.isfinite(v) & (v != 0)]
+    if v.size == 0:
+        return 1.0
+    fr = [Fraction(float(x)).limit_denominator(1000) for x in np.abs(v)]
+    den = lcm(*(f.denominator for f in fr))
+    num = gcd(*(int(f * den) for f in fr))
+    return float(Fraction(num, den))
+
+
+def mean_step(n_min: np.ndarray | int, grid: float = 1.0) -> np.ndarray:
+    """The rounding step of a published mean over at least ``n_min`` people whose values lie
+    on ``grid``: the smallest of :data:`MEAN_STEPS` not below ``grid / n_min`` and 0.1 x grid
+    (so every denominator the published count allows gives a mean that rounds to the shown
+    value, and the mean does not give the exact count back)."""
+    n = np.maximum(np.asarray(n_min, dtype="float64"), 1.0)
+    need = np.maximum(grid / n, grid / 10) * (1 - 1e-9)
+    steps = np.asarray(MEAN_STEPS)
+    idx = np.searchsorted(steps, need, side="left")
+    return steps[np.minimum(idx, len(steps) - 1)]
+
+
+def round_mean(values: np.ndarray, n_min: np.ndarray | int, grid: float = 1.0) -> np.ndarray:
+    """Means (and their CI limits) rounded to :func:`mean_step` for publication."""
+    step = mean_step(n_min, grid)
+    v = np.asarray(values, dtype="float64")
+    return np.round(np.floor(v / step + 0.5) * step, 6)
+
+
+def smallest_count(published: np.ndarray | int, base: int = 5, threshold: int = 5
+                   ) -> np.ndarray:
+    """The smallest true count a shown count rounded to ``base`` can stand for."""
+    p = np.asarray(published, dtype="int64")
+    return np.maximum(p - base // 2, threshold)
