@@ -265,15 +265,14 @@ def fast_read(table: pa.Table, resource: str) -> pd.DataFrame:
     return frame
 
 
-def slow_read(text: str, resource: str, delimiter: str, names: list[str],
-               probs: ProblemLog, custom: dict[str, Instrument] | None = None,
-               ) -> tuple[pd.DataFrame, set[int]]:
-    """Parse text cell by cell; return typed columns (bad cells -> missing) and bad rows."""
+def _csv_rows(text: str, delimiter: str, names: list[str], probs: ProblemLog,
+              bad_rows: set[int]) -> pd.DataFrame:
+    """The data rows of ``text`` as strings (index: row number); rows that cannot be read,
+    a repeated header and rows of the wrong width are reported and left out."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     next(reader, None)
     good: list[list[str]] = []
     rownums: list[int] = []
-    bad_rows: set[int] = set()
     i = 0
     while True:
         i += 1
@@ -306,6 +305,15 @@ def slow_read(text: str, resource: str, delimiter: str, names: list[str],
     raw = pd.DataFrame(good, columns=names, dtype=object) if good else pd.DataFrame(
         {n: pd.Series([], dtype=object) for n in names})
     raw.index = pd.Index(rownums, dtype="int64")
+    return raw
+
+
+def slow_read(text: str, resource: str, delimiter: str, names: list[str],
+               probs: ProblemLog, custom: dict[str, Instrument] | None = None,
+               ) -> tuple[pd.DataFrame, set[int]]:
+    """Parse text cell by cell; return typed columns (bad cells -> missing) and bad rows."""
+    bad_rows: set[int] = set()
+    raw = _csv_rows(text, delimiter, names, probs, bad_rows)
     fmap = S.field_map(resource)
     cols: dict[str, pd.Series] = {}
     for name, f in fmap.items():

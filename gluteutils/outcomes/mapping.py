@@ -72,6 +72,21 @@ from gluteutils.outcomes.mapping_rules import (  # noqa: F401 (re-exported)
 from gluteutils.outcomes.problems import problem_report
 
 
+def _frame_problems(frame: pd.DataFrame, export: pd.DataFrame, keyed_rows: Any,
+                    mapping: Mapping, file: str, derive: Any) -> list[DataProblem]:
+    """Problems of the mapped visit frame, in the export's own terms: same-day visits,
+    wide rows with no visit cell filled (never dropped silently), the dictionary's rules."""
+    problems = [_in_export_terms(p, mapping)
+                for p in _same_day_visits(frame, export, mapping, file)]
+    if mapping.layout == "wide":
+        for r in sorted(set(keyed_rows) - {int(i) for i in frame.index}):
+            problems.append(DataProblem(file, r, None, "episode has no visits (every visit "
+                                        "cell is empty)", "at least one visit"))
+    problems += [_in_export_terms(p, mapping)
+                 for p in _dictionary_problems(frame, mapping, file, derive)]
+    return problems
+
+
 def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export",
                   seed: int | None = None, lenient: bool = False) -> OutcomeData:
     """Map an export (text columns, index = export row numbers) onto the schema.
@@ -92,15 +107,7 @@ def apply_mapping(export: pd.DataFrame, mapping: Mapping, *, file: str = "export
     check_birth_dates(export, mapping, file, problems)
     values, problems = _mapped_values(export, mapping, file, problems)
     frame, derive = _episode_frame(values, export, mapping, seed)
-    problems += [_in_export_terms(p, mapping)
-                 for p in _same_day_visits(frame, export, mapping, file)]
-    # episodes that lost every visit (wide rows with no cell filled) are not dropped silently
-    if mapping.layout == "wide":
-        for r in sorted(set(keyed_rows) - {int(i) for i in frame.index}):
-            problems.append(DataProblem(file, r, None, "episode has no visits (every visit "
-                                        "cell is empty)", "at least one visit"))
-    problems += [_in_export_terms(p, mapping)
-                 for p in _dictionary_problems(frame, mapping, file, derive)]
+    problems += _frame_problems(frame, export, keyed_rows, mapping, file, derive)
     # row-level export problems first (named by export column)
     if problems and not lenient:
         _raise(problems, n_rows, file)

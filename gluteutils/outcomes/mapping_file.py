@@ -102,6 +102,27 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _source(value: Any, file: str) -> dict[str, Any]:
+    """The mapping's ``source`` block: one-character delimiter, a supported encoding."""
+    source = value or {}
+    if not isinstance(source, dict):
+        raise ContentError(file, "'source' must be a mapping like {delimiter: \",\", "
+                                 "encoding: utf-8}")
+    extra = sorted(str(k) for k in source if k not in ("delimiter", "encoding"))
+    if extra:
+        raise ContentError(file, f"unknown key(s) {extra} in 'source'; expected delimiter, "
+                                 "encoding")
+    delimiter = source.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ContentError(file, f"source delimiter must be one character such as ',' ';' "
+                                 f"or a tab (found {delimiter!r})")
+    enc = str(source.get("encoding", "utf-8")).lower().replace("_", "-")
+    if enc not in ENCODINGS + ("utf8", "latin1", "iso-8859-1", "windows-1252"):
+        raise ContentError(file, f"encoding problem: source encoding {enc!r} is not "
+                                 f"supported; expected one of {list(ENCODINGS)}")
+    return source
+
+
 def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
     """Read and check a mapping (a YAML/JSON file path or an already-parsed dict)."""
     if isinstance(source, dict):
@@ -139,22 +160,8 @@ def read_mapping(source: str | Path | dict[str, Any]) -> Mapping:
     if not isinstance(wide, list) or not all(isinstance(e, dict) and e for e in wide):
         raise ContentError(file, "'wide' must be a list of visits, each a mapping like "
                                  "{visit_day: 0, visit_type: baseline, pain_nprs: R1}")
-    source = spec.get("source") or {}
-    if not isinstance(source, dict):
-        raise ContentError(file, "'source' must be a mapping like {delimiter: \",\", "
-                                 "encoding: utf-8}")
-    extra = sorted(str(k) for k in source if k not in ("delimiter", "encoding"))
-    if extra:
-        raise ContentError(file, f"unknown key(s) {extra} in 'source'; expected delimiter, "
-                                 "encoding")
+    source = _source(spec.get("source"), file)
     delimiter = source.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise ContentError(file, f"source delimiter must be one character such as ',' ';' "
-                                 f"or a tab (found {delimiter!r})")
-    enc = str(source.get("encoding", "utf-8")).lower().replace("_", "-")
-    if enc not in ENCODINGS + ("utf8", "latin1", "iso-8859-1", "windows-1252"):
-        raise ContentError(file, f"encoding problem: source encoding {enc!r} is not "
-                                 f"supported; expected one of {list(ENCODINGS)}")
     return Mapping(
         name=str(spec["name"]),
         episode=_names(spec["episode"], "episode", file, required=True),

@@ -56,6 +56,52 @@ def sequence_classes(visits: pd.DataFrame, episodes: pd.DataFrame | None = None,
     return key.map(key.value_counts())
 
 
+class _Grid:
+    """The visits of :func:`coarsen_visit_days` with each episode's current coarsening."""
+
+    def __init__(self, visits: pd.DataFrame, widths: Sequence[int], lo: np.ndarray,
+                 hi: np.ndarray, episode: str, day: str, visit_type: str) -> None:
+        self.v, self.widths, self.lo, self.hi = visits, np.asarray(widths), lo, hi
+        self.episode, self.day = episode, day
+        self.orig = visits[day].to_numpy(dtype="float64")
+        vt = visits[visit_type].astype(str).to_numpy()
+        self.is_base, self.is_rev = vt == "baseline", vt == "review"
+        self.eps = visits[episode].to_numpy()
+        self.level = pd.Series(0, index=pd.unique(self.eps))  # index into widths
+        self.ends_only = pd.Series(False, index=self.level.index)
+        # merge priority: baseline, review, then the later visit
+        self.prio = np.where(self.is_base, 2, np.where(self.is_rev, 1, 0)) * 10**6 + self.orig
+
+    def build(self) -> pd.DataFrame:
+        """The visits at the current coarsening (visits merged onto one day: one kept)."""
+        w = self.widths[self.level.reindex(self.eps).to_numpy()]
+        days = np.empty(len(self.v), dtype="int64")
+        for width in np.unique(w):
+            sel = w == width
+            days[sel] = _coarse_days(self.orig[sel], int(width), self.is_base[sel],
+                                     self.is_rev[sel], (self.lo[sel], self.hi[sel]))
+        out = self.v.assign(**{self.day: days}, __prio__=self.prio)
+        ends = self.ends_only.reindex(self.eps).to_numpy()
+        out = out[~ends | self.is_base | self.is_rev]
+        out = out.sort_values([self.episode, self.day, "__prio__"], kind="stable")
+        # a treatment visit rounded onto day 0 is merged into the baseline; a treatment
+        # visit rounded past the review is fine (visit types are kept)
+        return out.drop_duplicates([self.episode, self.day], keep="last").drop(
+            columns="__prio__")
+
+
+def _review_bounds(v: pd.DataFrame, episodes: pd.DataFrame | None,
+                   review_windows: Mapping[str, tuple[int, int]] | None,
+                   episode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per visit, the review window of its episode's condition (unbounded without one)."""
+    lo, hi = np.full(len(v), -np.inf), np.full(len(v), np.inf)
+    if review_windows and episodes is not None and "condition" in episodes.columns:
+        cond = v[episode].map(episodes.set_index(episode)["condition"].astype(str))
+        lo = cond.map(lambda c: review_windows.get(c, (-np.inf, np.inf))[0]).to_numpy(float)
+        hi = cond.map(lambda c: review_windows.get(c, (-np.inf, np.inf))[1]).to_numpy(float)
+    return lo, hi
+
+
 def coarsen_visit_days(visits: pd.DataFrame, k: int = 5, *,
                        episodes: pd.DataFrame | None = None, by: Sequence[str] = (),
                        review_windows: Mapping[str, tuple[int, int]] | None = None,
@@ -77,58 +123,31 @@ def coarsen_visit_days(visits: pd.DataFrame, k: int = 5, *,
     v = visits.reset_index(drop=True).copy()
     if len(v) == 0 or k == 1:
         return v, pd.DataFrame(actions, columns=cols)
-    orig = v[day].to_numpy(dtype="float64")
-    vt = v[visit_type].astype(str).to_numpy()
-    is_base, is_rev = vt == "baseline", vt == "review"
-    lo = np.full(len(v), -np.inf)
-    hi = np.full(len(v), np.inf)
-    if review_windows and episodes is not None and "condition" in episodes.columns:
-        cond = v[episode].map(episodes.set_index(episode)["condition"].astype(str))
-        lo = cond.map(lambda c: review_windows.get(c, (-np.inf, np.inf))[0]).to_numpy(float)
-        hi = cond.map(lambda c: review_windows.get(c, (-np.inf, np.inf))[1]).to_numpy(float)
-    eps = v[episode].to_numpy()
-    level = pd.Series(0, index=pd.unique(eps))  # index into widths per episode
-    keep_only_ends = pd.Series(False, index=level.index)
-    # merge priority: baseline, review, then the later visit
-    prio = np.where(is_base, 2, np.where(is_rev, 1, 0)) * 10**6 + orig
+    lo, hi = _review_bounds(v, episodes, review_windows, episode)
+    grid = _Grid(v, widths, lo, hi, episode, day, visit_type)
 
-    def build() -> pd.DataFrame:
-        w = np.asarray(widths)[level.reindex(eps).to_numpy()]
-        days = np.empty(len(v), dtype="int64")
-        for width in np.unique(w):
-            sel = w == width
-            days[sel] = _coarse_days(orig[sel], int(width), is_base[sel], is_rev[sel],
-                                     (lo[sel], hi[sel]))
-        out = v.assign(**{day: days}, __prio__=prio)
-        ends = keep_only_ends.reindex(eps).to_numpy()
-        out = out[~ends | is_base | is_rev]
-        out = out.sort_values([episode, day, "__prio__"], kind="stable")
-        out = out.drop_duplicates([episode, day], keep="last")
-        # a treatment visit rounded onto day 0 is merged into the baseline; a treatment
-        # visit rounded past the review is fine (visit types are kept)
-        return out.drop(columns="__prio__")
-
-    cur = build()
-    for step in range(1, len(widths)):
+    def rare_now(cur: pd.DataFrame) -> pd.Index:
         sizes = sequence_classes(cur, episodes, by, episode, day)
-        rare = sizes.index[sizes < k]
+        return sizes.index[sizes < k]
+
+    def note(step: int, column: str | None, records: int, action: str) -> None:
+        actions.append({"step": step, "column": column, "records": records, "action": action})
+
+    cur = grid.build()
+    for step in range(1, len(widths)):
+        rare = rare_now(cur)
         if len(rare) == 0:
             break
-        level[rare] = step
-        actions.append({"step": step, "column": day, "records": int(len(rare)),
-                        "action": f"visit days rounded to {widths[step]} day(s)"})
-        cur = build()
-    sizes = sequence_classes(cur, episodes, by, episode, day)
-    rare = sizes.index[sizes < k]
+        grid.level[rare] = step
+        note(step, day, len(rare), f"visit days rounded to {widths[step]} day(s)")
+        cur = grid.build()
+    rare = rare_now(cur)
     if len(rare):
-        keep_only_ends[rare] = True
-        actions.append({"step": len(widths), "column": day, "records": int(len(rare)),
-                        "action": "only baseline and review visits kept"})
-        cur = build()
-        sizes = sequence_classes(cur, episodes, by, episode, day)
-        rare = sizes.index[sizes < k]
+        grid.ends_only[rare] = True
+        note(len(widths), day, len(rare), "only baseline and review visits kept")
+        cur = grid.build()
+        rare = rare_now(cur)
     if len(rare):
-        actions.append({"step": len(widths) + 1, "column": None, "records": int(len(rare)),
-                        "action": "record removed (rare visit-day sequence)"})
+        note(len(widths) + 1, None, len(rare), "record removed (rare visit-day sequence)")
         cur = cur[~cur[episode].isin(rare)]
     return cur.reset_index(drop=True), pd.DataFrame(actions, columns=cols)
