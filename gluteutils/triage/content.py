@@ -175,7 +175,10 @@ class Feature:
     """An answer pattern that multiplies a condition's odds by ``lr`` (``lr_else`` if not).
 
     ``weight`` is ``expert_judgement`` or a reference key; a sourced weight also stores the
-    published ``figure`` (sensitivity/specificity or LR) it comes from.
+    published ``figure`` (sensitivity/specificity or LR) it comes from. ``unless``: when this
+    answer pattern holds the feature contributes nothing (it describes one form of the
+    condition and is no evidence about another, e.g. the older smoker's walking claudication
+    versus an endurance athlete's pain at maximal effort); unknown counts as not holding.
     """
 
     clause: Clause | CountClause
@@ -184,6 +187,7 @@ class Feature:
     basis: str
     weight: str
     figure: str = ""
+    unless: Clause | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,8 @@ class Rule:
     source: str
     condition: str | None = None
     #: The pattern is not one of the listed causes (e.g. a skin abscess): when the rule
-    #: fires the result says it cannot tell the cause instead of ranking a listed one.
+    #: fires the result says it cannot tell the cause instead of ranking a listed one. Only
+    #: such a rule may have level ``routine`` (a pattern for a doctor, not a warning sign).
     outside_list: bool = False
 
 
@@ -368,8 +373,12 @@ def _feature(f: Mapping[str, Any], where: str, cpath: Path,
     if f["weight"] != EXPERT and not f.get("figure"):
         raise ContentError(cpath, f"{where}: a sourced weight ({f['weight']}) must quote its "
                                   "published `figure`")
+    unless = None
+    if "unless" in f:
+        unless = _clause(f["unless"])
+        _check_clause(cpath, f"{where} unless", unless, questions)
     return Feature(clause, float(f["lr"]), float(f["lr_else"]) if "lr_else" in f else None,
-                   str(f["basis"]), str(f["weight"]), str(f.get("figure", "")))
+                   str(f["basis"]), str(f["weight"]), str(f.get("figure", "")), unless)
 
 
 def _conditions(doc: list[Mapping[str, Any]], cpath: Path, questions: Mapping[str, Question],
@@ -408,6 +417,10 @@ def _rules(doc: list[Mapping[str, Any]], rpath: Path, questions: Mapping[str, Qu
         for clause in clauses:
             _check_clause(rpath, str(raw["id"]), clause, questions)
         _check_source(rpath, str(raw["id"]), str(raw["source"]), known)
+        if raw["level"] == "routine" and not (raw["kind"] == "escalation"
+                                              and raw.get("outside_list")):
+            raise ContentError(rpath, f"{raw['id']}: level routine is only for an escalation "
+                                      "rule with outside_list: true")
         rules.append(Rule(str(raw["id"]), str(raw["serious_condition"]), str(raw["kind"]),
                           str(raw["level"]), clauses, str(raw["source"]),
                           raw.get("condition"), bool(raw.get("outside_list", False))))

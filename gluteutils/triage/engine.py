@@ -3,7 +3,9 @@
 1. Triage rules (``red_flags.yaml``) come first and always win: any red flag gives
    ``emergency`` or ``urgent``; an unanswered warning question (or a rule that could still
    fire on unknown answers) keeps the level at ``routine`` or above. Below the youngest
-   supported age the result is a plain "see a doctor" (``urgent``), never an error.
+   supported age the result is a plain "see a doctor" (``urgent``), never an error. A
+   ``routine`` rule marks a pattern outside the list (e.g. urinary symptoms with pain between
+   the legs): the tool cannot tell, and the rule never lowers the level the causes give.
 2. The causes are ranked by a naive-Bayes score ``ln(prior) + sum(ln LR)``.
 3. The fit of the best cause (the sum of its answers' ln LR, prior excluded) is compared with
    :data:`FIT_THRESHOLD`: below it no listed cause explains the answers and the result says
@@ -138,7 +140,7 @@ def _contributions(cond: Condition, answers: Mapping[str, Answer], content: Cont
             break
     for f in cond.features:
         holds = f.clause.holds(answers)
-        if holds is None:
+        if holds is None or (f.unless is not None and f.unless.holds(answers)):
             continue
         lr = f.lr if holds else f.lr_else
         if lr is None:
@@ -193,16 +195,28 @@ def _blockers(clean: Mapping[str, Answer], top: Condition, p1: float, cannot_tel
 
 
 def _level(clean: Mapping[str, Answer], fired: tuple[FiredRule, ...], top: Condition,
-           p1: float, missing: tuple[str, ...], flags: tuple[bool, bool]
+           p1: float, missing: tuple[str, ...], flags: tuple[bool, bool, bool]
            ) -> tuple[str, list[str]]:
-    below, cannot_tell = flags
-    if fired:
+    below, cannot_tell, poor_fit = flags
+    if any(r.level != "routine" for r in fired):
         return fired[0].level, [f"{r.serious_condition} ({r.level}): " + "; ".join(r.answers)
                                 for r in fired]
+    # Only `routine` rules (patterns outside the list: the tool cannot tell) may have fired:
+    # they never lower the level the causes give (e.g. urgent for a stress-fracture pattern).
+    outside = [f"Not a cause this tool covers: {r.serious_condition}: " + "; ".join(r.answers)
+               for r in fired]
+    level, reasons = _level_without_rules(clean, top, p1, missing, (below, cannot_tell, poor_fit))
+    return level, [*outside, *reasons]
+
+
+def _level_without_rules(clean: Mapping[str, Answer], top: Condition, p1: float,
+                         missing: tuple[str, ...], flags: tuple[bool, bool, bool]
+                         ) -> tuple[str, list[str]]:
+    below, cannot_tell, poor_fit = flags
     if below:
         return "urgent", [f"Under {YOUNGEST_SUPPORTED_AGE}: please see a doctor, who can "
                           "examine a child's hip and back."]
-    if (top.serious or top.urgent_if_top) and not cannot_tell:
+    if (top.serious or top.urgent_if_top) and not poor_fit:
         return "urgent", [f"The answers fit best a cause a doctor should check soon "
                           f"({top.name})."]
     blockers = _blockers(clean, top, p1, cannot_tell)
@@ -258,9 +272,15 @@ def _service(level: str, cond: Condition, answers: Mapping[str, Answer], content
     return content.services[sid], why
 
 
-def _confidence(top: Condition, clean: Mapping[str, Answer], p1: float, low: bool) -> str:
-    """``high`` / ``moderate`` / ``low`` from the top cause's key questions answered."""
-    keys = {q for f in top.features for q in f.clause.questions}
+def _confidence(top: Condition, clean: Mapping[str, Answer], p1: float, low: bool,
+                content: Content) -> str:
+    """``high`` / ``moderate`` / ``low`` from the top cause's key questions answered.
+
+    A question that skip logic did not ask (e.g. the maximal-effort question of a person who
+    does no sport) cannot be answered, so it does not count.
+    """
+    keys = {q for f in top.features for q in f.clause.questions
+            if asked(content.questions[q], clean)}
     fraction = sum(1 for q in keys if q in clean) / len(keys) if keys else 0.0
     if low or fraction < 0.5 or p1 < UNCLEAR_BELOW:
         return "low"
@@ -285,13 +305,16 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
     below = isinstance(age, int) and age < YOUNGEST_SUPPORTED_AGE
     # A poor fit, or a warning pattern that is none of the listed causes (e.g. an abscess):
     # the tool cannot tell the cause and ranks none with confidence.
-    cannot_tell = not below and (fit < FIT_THRESHOLD or any(r.outside_list for r in fired))
-    level, reasons = _level(clean, fired, top, p1, missing, (below, cannot_tell))
+    poor_fit = fit < FIT_THRESHOLD
+    cannot_tell = not below and (poor_fit or any(r.outside_list for r in fired))
+    level, reasons = _level(clean, fired, top, p1, missing, (below, cannot_tell, poor_fit))
     stage = _stage(clean)
     vague = cannot_tell or below or p1 < UNCLEAR_BELOW
-    # Any rule that fired (red flag or escalation): no self-care plan at all (no loading
-    # exercise for a possible fracture); unclear or poor fit: general advice only.
-    plan = () if fired or below else _plan(top, stage, content, general_only=vague)
+    # Any warning rule that fired (red flag or escalation): no self-care plan at all (no
+    # loading exercise for a possible fracture); unclear or poor fit, or a routine pattern
+    # outside the list: general advice only.
+    warning = any(r.level != "routine" for r in fired)
+    plan = () if warning or below else _plan(top, stage, content, general_only=vague)
     service, why = _service(level, top, clean, content)
     if level in ("routine", "self_care") and (cannot_tell or below):
         service, why = content.services["doctor"], ("The answers do not fit one cause this "
@@ -306,7 +329,8 @@ def assess(answers: Mapping[str, Any], content: Content | None = None) -> Triage
         plan=plan, service=service, service_reason=why,
         answered=sum(1 for q in non_flag if q.id in clean), asked=len(non_flag),
         unanswered_red_flags=missing,
-        confidence=_confidence(top, clean, p1, bool(missing) or cannot_tell or below),
+        confidence=_confidence(top, clean, p1, bool(missing) or cannot_tell or below,
+                               content),
         answers=clean, unanswered_text=tuple(content.questions[q].text for q in missing),
         cannot_tell=cannot_tell, fit=fit, below_supported_age=below)
 
@@ -330,7 +354,10 @@ def weights_table(content: Content | None = None) -> pd.DataFrame:
                      "basis": c.prior_source, "weight": c.prior_source,
                      "figure": c.prior_figure, "sourced": c.prior_source != EXPERT})
         for f in c.features:
-            rows.append({"condition": c.id, "feature": f.clause.describe(content.questions),
+            feature = f.clause.describe(content.questions)
+            if f.unless is not None:
+                feature += f" (not counted when {f.unless.describe(content.questions)})"
+            rows.append({"condition": c.id, "feature": feature,
                          "lr": f.lr, "lr_else": f.lr_else, "basis": f.basis,
                          "weight": f.weight, "figure": f.figure,
                          "sourced": f.weight != EXPERT})

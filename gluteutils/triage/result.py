@@ -216,7 +216,10 @@ class TriageResult:
     def summary(self) -> str:
         """One stable line, e.g. ``"routine; top cause gluteal_tendinopathy (71%)"``."""
         top = self.causes[0]
-        flags = f"; red flags: {', '.join(r.id for r in self.fired)}" if self.fired else ""
+        warning = [r.id for r in self.fired if r.level != "routine"]
+        outside = [r.id for r in self.fired if r.level == "routine"]
+        flags = f"; red flags: {', '.join(warning)}" if warning else ""
+        flags += f"; outside the list: {', '.join(outside)}" if outside else ""
         cause = "cannot tell" if self.top is None else f"top cause {top.condition}"
         return (f"{self.level}; {cause} ({top.probability:.0%}); "
                 f"service {self.service.id}; confidence {self.confidence}{flags}")
