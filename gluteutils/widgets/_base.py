@@ -13,6 +13,8 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from gluteutils.widgets import plotly_bundle
+
 
 class WidgetApp:
     """Base class: subclasses build ``self.root`` and implement :meth:`summary`."""
@@ -71,19 +73,12 @@ VOILA_PLOTLY_BUNDLE = "../files/_static/plotly-widgetbundle.js"
 
 
 def share_plotly_bundle(relative_url: str = VOILA_PLOTLY_BUNDLE) -> None:
-    """Make every plotly ``FigureWidget`` load plotly.js once per page, from one URL.
+    """Make every plotly ``FigureWidget`` load plotly.js once per page, from one URL (the
+    Voila dashboards; :func:`gluteutils.widgets.plotly_bundle.share_from_url`). In
+    JupyterLab the widgets already share one copy over the kernel's websocket
+    (:func:`gluteutils.widgets.plotly_bundle.share_over_comm`, set when this module loads)."""
+    plotly_bundle.share_from_url(relative_url)
 
-    By default each ``FigureWidget`` sends its own copy of plotly's 5 MB widget bundle (the
-    anywidget ``_esm``) over the kernel websocket, and the page evaluates each copy, which on
-    a busy machine outlasts anywidget's 2 s model-initialisation limit (the figure then no
-    longer follows its controls). This replaces the bundle with a few-line module that
-    imports the bundle from ``relative_url`` (resolved against the page's address): the
-    browser fetches and evaluates it once per page, however many figures. The server must
-    serve that file (``python3 tasks.py dashboard`` does).
-    """
-    from plotly.basewidget import BaseFigureWidget
 
-    stub = ("const url = new URL(" + repr(relative_url) + ", window.location.href).href;\n"
-            "const mod = await import(/* webpackIgnore: true */ url);\n"
-            "export default mod.default;\n")
-    BaseFigureWidget._esm = stub  # type: ignore[attr-defined]
+# plotly.js once per page in JupyterLab too: every widget app imports this module first
+plotly_bundle.share_over_comm()

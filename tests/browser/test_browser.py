@@ -52,6 +52,12 @@ def _record_bytes(notebook: str, lab: Lab) -> None:
           f"({lab.bytes_ws / 1e6:.2f} MB over the kernel websocket)")
 
 
+def _plotly_bundle_bytes() -> int:
+    import plotly
+
+    return (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").stat().st_size
+
+
 def test_every_notebook_has_a_browser_spec() -> None:
     missing = [nb for nb in NOTEBOOKS
                if not (ROOT / "tests" / "browser" / "specs" / f"{Path(nb).stem}.py").exists()]
@@ -80,6 +86,9 @@ def test_notebook_in_real_browser(notebook: str, browser: Any, lab_server: LabSe
         assert lab.error_outputs() == []
         assert lab.console_errors == []
         _record_bytes(notebook, lab)
+        # plotly.js reaches the page once, not once per figure (issue 14): the kernel
+        # websocket carries less than two copies of plotly's 5 MB widget bundle
+        assert lab.bytes_ws < 2 * _plotly_bundle_bytes(), f"{lab.bytes_ws / 1e6:.1f} MB"
     except Exception:
         lab.screenshot("failure")
         print("server log tail:\n" + lab_server.log_tail())
