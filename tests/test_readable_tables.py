@@ -43,3 +43,11 @@ def test_table_one_keeps_its_suppression_labels() -> None:
     assert shown.index.tolist() == [("n", ""), ("Sex, n (%)", "female")]
     assert shown.columns.get_level_values(-1).tolist() == ["Overall", "Physiotherapy"]
     assert shown.iloc[1, 1] == "<5" and shown.attrs["suppressed"] == table.attrs["suppressed"]
+
+
+def test_units_whole_numbers_and_stand_in_ids() -> None:
+    raw = pd.DataFrame({"condition": ["doms"], "length_mm": [138.123], "flexion_deg": [90.0],
+                        "episodes": np.array([72], dtype=np.int64)})
+    shown = readable_table(raw, decimals=1, ids_in_words=False)
+    assert list(shown.columns) == ["Condition", "Length (mm)", "Flexion (°)", "Episodes"]
+    assert shown.iloc[0].tolist() == ["doms", "138.1", "90.0", "72"]

@@ -39,6 +39,9 @@ COLUMN_LABELS: dict[str, str] = {
 #: Id values in words (conditions, therapies).
 VALUE_LABELS: dict[str, str] = {**CONDITION_LABELS, **THERAPY_LABELS}
 
+#: Unit suffixes of column names, written as a unit in brackets (``length_mm`` -> ``Length (mm)``).
+UNITS: dict[str, str] = {"_mm": "mm", "_deg": "°", "_pct": "%", "_days": "days"}
+
 _COUNT = re.compile(r"^(n|episodes|responders|with_review|people|.*_count|over_(before|after))$")
 
 
@@ -50,15 +53,20 @@ def column_label(name: Any, labels: Mapping[str, str] | None = None) -> str:
         return table[text]
     if text in VALUE_LABELS:
         return VALUE_LABELS[text]
+    for suffix, unit in UNITS.items():
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return column_label(text[: -len(suffix)], labels) + f" ({unit})"
     words = text.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
 
-def _number(value: Any, column: str, decimals: int) -> Any:
+def _number(value: Any, column: str, decimals: int, ids: bool = True) -> Any:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        return VALUE_LABELS.get(str(value), value) if isinstance(value, str) else value
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):d}"
+    if not isinstance(value, (float, np.floating)):
+        return VALUE_LABELS.get(str(value), value) if ids and isinstance(value, str) else value
     v = float(value)
     if np.isnan(v):
         return ""
@@ -72,15 +80,18 @@ def _number(value: Any, column: str, decimals: int) -> Any:
 
 
 def readable_table(frame: pd.DataFrame, *, decimals: int = 2,
-                   labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+                   labels: Mapping[str, str] | None = None,
+                   ids_in_words: bool = True) -> pd.DataFrame:
     """A display copy of ``frame``: labels in words, numbers as text in one format.
 
-    ``labels`` adds or overrides column labels. The index is dropped when it is a plain
-    range. Nothing is recomputed: a number shown is the number in ``frame``, rounded."""
+    ``labels`` adds or overrides column labels; ``ids_in_words=False`` leaves cell values
+    that are condition or therapy ids as they are (e.g. a trial mapped onto stand-in ids).
+    An integer index becomes row numbers 1..n. Nothing is recomputed: a number shown is the
+    number in ``frame``, rounded."""
     out = frame.copy()
     for col in out.columns:
         name = str(col)
-        out[col] = [_number(v, name, decimals) for v in out[col].to_numpy()]
+        out[col] = [_number(v, name, decimals, ids_in_words) for v in out[col].to_numpy()]
     out.columns = [column_label(c, labels) for c in out.columns]
     if pd.api.types.is_integer_dtype(out.index.dtype) and out.index.name is None:
         out.index = pd.RangeIndex(1, len(out) + 1)  # row numbers, not leftover positions
