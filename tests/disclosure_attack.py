@@ -19,6 +19,23 @@ VIEWS = ([((), ())] + [((s,), ()) for s in SEXES] + [((), (a,)) for a in AGE_BAN
          + [((s,), (a,)) for s in SEXES for a in AGE_BANDS])
 
 
+def pinned_small_counts(targets: np.ndarray, truth: np.ndarray,
+                        constraints: LinearConstraint) -> tuple[int, int]:
+    """Of the targets (0/1 selections of the 12 cells) whose true count is 1-4: how many,
+    and how many the published constraints pin to one value (two integer programs each)."""
+    small = recovered = 0
+    for sel in targets:
+        true = int(sel @ truth)
+        if not 0 < true < T:
+            continue
+        small += 1
+        kw = {"integrality": np.ones(12), "constraints": constraints, "bounds": Bounds(0, np.inf)}
+        r1, r2 = milp(sel, **kw), milp(-sel, **kw)
+        if r1.status == 0 and r2.status == 0 and round(r1.fun) == round(-r2.fun):
+            recovered += 1
+    return small, recovered
+
+
 def pinned(report: pd.DataFrame) -> tuple[int, int]:
     """(hidden cells pinned to one value, of them small counts)."""
     bad = report[report["values"] == 1]
@@ -93,18 +110,7 @@ def differencing_attack(explorer: Explorer, episodes: pd.DataFrame, condition: s
         lo.append(lower)
         hi.append(upper)
     a = np.array(rows)
-    cons = LinearConstraint(a, lo, hi)
-    small = recovered = 0
-    for sel in a:
-        true = int(sel @ truth)
-        if not 0 < true < T:
-            continue
-        small += 1
-        r1 = milp(sel, integrality=np.ones(12), constraints=cons, bounds=Bounds(0, np.inf))
-        r2 = milp(-sel, integrality=np.ones(12), constraints=cons, bounds=Bounds(0, np.inf))
-        if r1.status == 0 and r2.status == 0 and round(r1.fun) == round(-r2.fun):
-            recovered += 1
-    return small, recovered
+    return pinned_small_counts(a, truth, LinearConstraint(a, lo, hi))
 
 
 def km_small_steps(explorer: Explorer, condition: str) -> int:
@@ -176,16 +182,10 @@ def table_one_explorer_attack(explorer: Explorer, frame: pd.DataFrame, episodes:
             elif str(value).startswith("<"):
                 rows.append(sel), lo.append(1), hi.append(T - 1)
         a = np.array(rows)
-        cons = LinearConstraint(a, lo, hi)
-        for sel in [*a, *np.eye(12)]:
-            true = int(sel @ truth)
-            if not 0 < true < T:
-                continue
-            small += 1
-            r1 = milp(sel, integrality=np.ones(12), constraints=cons, bounds=Bounds(0, np.inf))
-            r2 = milp(-sel, integrality=np.ones(12), constraints=cons, bounds=Bounds(0, np.inf))
-            if r1.status == 0 and r2.status == 0 and round(r1.fun) == round(-r2.fun):
-                recovered += 1
+        s, r = pinned_small_counts(np.vstack([a, np.eye(12)]), truth,
+                                   LinearConstraint(a, lo, hi))
+        small += s
+        recovered += r
     return small, recovered
 
 
